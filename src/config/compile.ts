@@ -1,0 +1,46 @@
+// Turns the validated config into lookup tables the hot path uses as they are.
+import type { ProviderConfig, SwitchyardConfig } from './types.js';
+
+/** Where a client-facing model name goes. */
+export interface Deployment {
+  /** Client-facing name. */
+  readonly name: string;
+  readonly provider: ProviderConfig;
+  /** Name sent upstream. */
+  readonly upstreamModel: string;
+  /** Origin (scheme://host:port) and path prefix of the provider, split once. */
+  readonly origin: string;
+  readonly basePath: string;
+}
+
+export interface CompiledRoutes {
+  readonly byModel: ReadonlyMap<string, Deployment>;
+  /** Body of GET /v1/models, built once. */
+  readonly modelList: string;
+  /** Body of GET /v1/models for a caller allowed only some models. */
+  modelListFor(allowed: ReadonlySet<string>): string;
+}
+
+export function compileRoutes(config: SwitchyardConfig): CompiledRoutes {
+  const providers = new Map(config.providers.map((p) => [p.name, p]));
+  const byModel = new Map<string, Deployment>();
+  for (const m of config.models) {
+    const provider = providers.get(m.provider);
+    if (!provider) throw new Error(`model ${m.name}: unknown provider ${m.provider}`);
+    const url = new URL(provider.base_url);
+    byModel.set(m.name, {
+      name: m.name,
+      provider,
+      upstreamModel: m.model ?? m.name,
+      origin: url.origin,
+      basePath: url.pathname.replace(/\/+$/, ''),
+    });
+  }
+  const created = Math.floor(Date.now() / 1000);
+  const entries = [...byModel.values()].map((d) => ({ id: d.name, object: 'model', created, owned_by: d.provider.name }));
+  return {
+    byModel,
+    modelList: JSON.stringify({ object: 'list', data: entries }),
+    modelListFor: (allowed) => JSON.stringify({ object: 'list', data: entries.filter((e) => allowed.has(e.id)) }),
+  };
+}

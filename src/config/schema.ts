@@ -1,0 +1,99 @@
+// JSON Schema of the whole config. Ajv fills in the defaults written here, so every key has one documented value.
+import { limitsSchemaProperties } from '../limits/config.js';
+import { observabilitySchemaProperties } from '../observability/config.js';
+import { guardsSchemaProperties } from '../guards/config.js';
+
+const timeouts = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    connect_ms: { type: 'integer', minimum: 1, default: 5000 },
+    first_byte_ms: { type: 'integer', minimum: 1, default: 120000 },
+    idle_ms: { type: 'integer', minimum: 1, default: 60000 },
+    total_ms: { type: 'integer', minimum: 1, default: 600000 },
+  },
+};
+
+const coreProperties = {
+  server: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      host: { type: 'string', default: '0.0.0.0' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+      threads: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }], default: 'auto' },
+      max_body_bytes: { type: 'integer', minimum: 1024, default: 16 * 1024 * 1024 },
+      drain_timeout_ms: { type: 'integer', minimum: 0, default: 30000 },
+    },
+  },
+  admin: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', default: true },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 8081 },
+      token: { type: 'string', minLength: 16 },
+    },
+  },
+  data_dir: { type: 'string', minLength: 1, default: './data' },
+  simulator: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', default: false },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 9090 },
+    },
+  },
+  providers: {
+    type: 'array',
+    minItems: 1,
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'base_url'],
+      properties: {
+        name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+        type: { enum: ['openai'], default: 'openai' },
+        base_url: { type: 'string', pattern: '^https?://' },
+        api_key: { type: 'string' },
+        headers: { type: 'object', additionalProperties: { type: 'string' } },
+        timeouts,
+        connections: { type: 'integer', minimum: 1, maximum: 65536, default: 256 },
+      },
+    },
+  },
+  models: {
+    type: 'array',
+    minItems: 1,
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'provider'],
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        provider: { type: 'string' },
+        model: { type: 'string', minLength: 1 },
+      },
+    },
+  },
+};
+
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Switchyard configuration',
+  type: 'object',
+  additionalProperties: false,
+  required: ['providers', 'models'],
+  properties: {
+    ...coreProperties,
+    ...limitsSchemaProperties,
+    ...observabilitySchemaProperties,
+    ...guardsSchemaProperties,
+  },
+};

@@ -1,0 +1,70 @@
+// The validated configuration, as the YAML spells it (snake_case). Feature sections are typed in their own folders.
+import type { LimitsConfig } from '../limits/config.js';
+import type { ObservabilityConfig } from '../observability/config.js';
+import type { GuardsConfig } from '../guards/config.js';
+
+export interface TimeoutsConfig {
+  /** TCP connect to the provider. */
+  connect_ms: number;
+  /** Request sent → response headers. */
+  first_byte_ms: number;
+  /** Longest silence between two chunks of a streamed response. */
+  idle_ms: number;
+  /** Whole non-streamed exchange. */
+  total_ms: number;
+}
+
+export interface ProviderConfig {
+  name: string;
+  /** Wire family. Only OpenAI-compatible today; others slot in as translators. */
+  type: 'openai';
+  base_url: string;
+  api_key?: string;
+  /** Extra headers sent upstream on every request. */
+  headers?: Record<string, string>;
+  timeouts: TimeoutsConfig;
+  /** Keep-alive connections per server thread to this provider. */
+  connections: number;
+}
+
+export interface ModelConfig {
+  /** Name clients send in "model". */
+  name: string;
+  provider: string;
+  /** Name sent upstream; defaults to `name`. */
+  model?: string;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  threads: number | 'auto';
+  max_body_bytes: number;
+  drain_timeout_ms: number;
+}
+
+export interface AdminConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  /** Bearer token for /admin/*; when unset the admin API is refused (health and metrics stay open). */
+  token?: string;
+}
+
+export interface SimulatorConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+}
+
+export interface CoreConfig {
+  server: ServerConfig;
+  admin: AdminConfig;
+  /** Where file-backed state (keys, usage, audit) lives. */
+  data_dir: string;
+  simulator: SimulatorConfig;
+  providers: ProviderConfig[];
+  models: ModelConfig[];
+}
+
+export type SwitchyardConfig = CoreConfig & LimitsConfig & ObservabilityConfig & GuardsConfig;

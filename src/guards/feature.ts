@@ -1,0 +1,90 @@
+// The guards feature: validates every pattern once on the main thread, and gives each server thread
+// its own small guard pool (see docs/guardrails.md for why per thread) and the guards stage.
+import RE2 from 're2';
+import { registerQueueDepthSource } from '../pipeline/observations.js';
+import type { SwitchyardConfig } from '../config/types.js';
+import type { Feature, Stage, ThreadHost } from '../pipeline/stage.js';
+import { GuardPool, workersPerServerThread } from '../pool/guard-pool.js';
+import type { GuardsConfig } from './config.js';
+import { builtInDetectors } from './detectors.js';
+import { GuardEngine, type EngineSetup } from './engine.js';
+import { createGuardsStage } from './request-stage.js';
+import { GuardSelector } from './select.js';
+
+/** Every user-supplied pattern compiled once with RE2, so a bad pattern fails at startup with its path. */
+export function checkGuardPatterns(config: GuardsConfig): string[] {
+  const problems: string[] = [];
+  const tryCompile = (path: string, pattern: string) => {
+    try {
+      new RE2(pattern);
+    } catch (err) {
+      problems.push(`${path}: invalid RE2 pattern: ${(err as Error).message}`);
+    }
+  };
+  config.guards.prompt.forEach((g, i) => {
+    g.deny.forEach((p, j) => tryCompile(`guards.prompt.${i}.deny.${j}`, p));
+    g.allow.forEach((p, j) => tryCompile(`guards.prompt.${i}.allow.${j}`, p));
+  });
+  config.guards.output.forEach((g, i) => g.patterns.forEach((p, j) => tryCompile(`guards.output.${i}.patterns.${j}`, p)));
+  config.pii.forEach((policy, i) => policy.custom.forEach((c, j) => tryCompile(`pii.${i}.custom.${j}.pattern`, c.pattern)));
+  for (const [name, spec] of Object.entries(builtInDetectors)) tryCompile(`(built-in detector ${name})`, spec.pattern);
+  return problems;
+}
+
+export function engineSetup(config: GuardsConfig, testHooks = false): EngineSetup {
+  return {
+    prompt: config.guards.prompt,
+    pii: config.pii,
+    preload: config.tokenizer.enabled ? [config.tokenizer.default_encoding] : [],
+    piiPrefilter: true,
+    testHooks,
+  };
+}
+
+/** True when nothing in the config needs the request stage. */
+function idle(config: GuardsConfig): boolean {
+  return !config.tokenizer.enabled && config.guards.prompt.length === 0 && config.pii.length === 0 && config.guards.output.length === 0;
+}
+
+let pool: GuardPool | undefined;
+
+export const guardsFeature: Feature = {
+  name: 'guards',
+
+  validate: checkGuardPatterns,
+
+  initMain(config: SwitchyardConfig): void {
+    const problems = checkGuardPatterns(config);
+    if (problems.length > 0) throw new Error(`invalid guard configuration:\n  - ${problems.join('\n  - ')}`);
+  },
+
+  async initThread(config: SwitchyardConfig, _shared: unknown, host: ThreadHost): Promise<Stage[]> {
+    if (idle(config)) return [];
+    const setup = engineSetup(config, process.env.SWITCHYARD_GUARD_TEST_HOOKS === '1');
+    const needsPool = config.tokenizer.enabled || config.guards.prompt.length > 0 || config.pii.length > 0;
+    if (needsPool) {
+      pool = new GuardPool({
+        threads: workersPerServerThread(config.pool.size, host.threadCount),
+        timeoutMs: config.pool.task_timeout_ms,
+        setup,
+      });
+      await pool.ready();
+      const running = pool;
+      registerQueueDepthSource('guard', () => running.queueSize);
+    }
+    const inline = config.pool.inline_max_bytes > 0 && needsPool ? new GuardEngine(setup) : undefined;
+    const stage = createGuardsStage(config, new GuardSelector(config), {
+      pool,
+      inline,
+      inlineMaxBytes: config.pool.inline_max_bytes,
+      timeoutMs: config.pool.task_timeout_ms,
+    });
+    return [stage];
+  },
+
+  async closeThread(): Promise<void> {
+    const closing = pool;
+    pool = undefined;
+    await closing?.close();
+  },
+};

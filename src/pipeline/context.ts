@@ -1,0 +1,142 @@
+// RequestContext: the one object a request carries through every stage. Stages read what earlier
+// stages set and fill in their own part; nothing else is shared between stages.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { IncomingHead } from '../server/http.js';
+import type { Deployment } from '../config/compile.js';
+
+export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'models';
+
+/** Who is calling; set by the auth stage (undefined when auth is off). */
+export interface KeyIdentity {
+  readonly id: string;
+  readonly name: string;
+  /** Client-facing models this key may use; undefined = all. */
+  readonly models?: ReadonlySet<string>;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cachedTokens: number;
+}
+
+/** How the request ended; filled in as it goes, read by accounting, metrics and audit. */
+export interface RequestResult {
+  /** HTTP status the client got (0 while unknown). */
+  status: number;
+  outcome: 'ok' | 'client_error' | 'upstream_error' | 'gateway_error' | 'aborted';
+  error: { type: string; code: string | null; message: string } | undefined;
+  /** Upstream-reported usage, or undefined when the upstream did not report it. */
+  usage: TokenUsage | undefined;
+  /** Model name the upstream said it used. */
+  responseModel: string | undefined;
+  /** ms from request received to upstream response headers. */
+  upstreamHeadersMs: number | undefined;
+  /** ms from request received to the first content token (streams) or the full body (non-stream). */
+  ttftMs: number | undefined;
+  /** ms from request received to the end of the response. */
+  durationMs: number | undefined;
+  /** ms the request spent waiting on the upstream; durationMs - upstreamMs is gateway overhead. */
+  upstreamMs: number | undefined;
+  /** Completion chunks relayed (streams). */
+  chunks: number;
+  attempts: number;
+  finishReason: string | undefined;
+  /** Non-stream response body as sent to the client (kept only when a stage asked for it). */
+  responseBody: Buffer | undefined;
+}
+
+export interface RequestContext {
+  readonly id: string;
+  /** performance.now() at arrival. */
+  readonly receivedAt: number;
+  /** Date.now() at arrival. */
+  readonly receivedAtEpochMs: number;
+  readonly head: IncomingHead;
+  operation: Operation;
+  /** Raw client body. */
+  readonly rawBody: Buffer;
+  /** Parsed body; a stage that changes it must call markBodyChanged(). */
+  json: Record<string, unknown>;
+  /** Model as the client asked for it. */
+  model: string;
+  stream: boolean;
+  /** The client asked for the usage chunk (stream_options.include_usage). */
+  clientWantsUsage: boolean;
+  /** max_tokens / max_completion_tokens if given. */
+  maxOutputTokens: number | undefined;
+  key: KeyIdentity | undefined;
+  /**
+   * Prompt size in tokens: an estimate from whoever needs it first, replaced by an exact count
+   * when the tokenizer ran (guards feature).
+   */
+  promptTokens: { count: number; exact: boolean } | undefined;
+  /** Set by the route stage. */
+  deployment: Deployment | undefined;
+  /** True once a stage replaced json content; the forwarded body is then re-serialised. */
+  bodyChanged: boolean;
+  /** Set when a stage wants the non-stream response body kept in result.responseBody. */
+  keepResponseBody: boolean;
+  /**
+   * Set by a stage that answers the request itself (e.g. a guard's refusal completion): it is sent
+   * instead of going upstream, and the request still completes normally.
+   */
+  syntheticResponse: { status: number; contentType: string; body: string } | undefined;
+  /** Headers stages add to (or replace in) the upstream request, e.g. a traceparent naming the gateway's span. */
+  readonly upstreamHeaders: Array<[string, string]>;
+  /** Extra response headers added by stages (e.g. x-ratelimit-*). */
+  readonly responseHeaders: Array<[string, string]>;
+  /** Per-feature scratch space, keyed by feature name. */
+  readonly state: Map<string, unknown>;
+  readonly result: RequestResult;
+}
+
+export function newResult(): RequestResult {
+  return {
+    status: 0,
+    outcome: 'ok',
+    error: undefined,
+    usage: undefined,
+    responseModel: undefined,
+    upstreamHeadersMs: undefined,
+    ttftMs: undefined,
+    durationMs: undefined,
+    upstreamMs: undefined,
+    chunks: 0,
+    attempts: 0,
+    finishReason: undefined,
+    responseBody: undefined,
+  };
+}
+
+const validRequestId = /^[\w.:-]{1,128}$/;
+
+/** A fresh context for a request; the request id is the client's x-request-id when it is sane. */
+export function createContext(head: IncomingHead, body: Buffer, operation: Operation): RequestContext {
+  const given = head.headers['x-request-id'];
+  return {
+    id: given !== undefined && validRequestId.test(given) ? given : randomUUID(),
+    receivedAt: performance.now(),
+    receivedAtEpochMs: Date.now(),
+    head,
+    operation,
+    rawBody: body,
+    json: {},
+    model: '',
+    stream: false,
+    clientWantsUsage: false,
+    maxOutputTokens: undefined,
+    key: undefined,
+    promptTokens: undefined,
+    deployment: undefined,
+    bodyChanged: false,
+    keepResponseBody: false,
+    syntheticResponse: undefined,
+    upstreamHeaders: [],
+    responseHeaders: [],
+    state: new Map(),
+    result: newResult(),
+  };
+}

@@ -1,0 +1,47 @@
+// The public URL table: which paths exist, with which methods, and what they do.
+import type { Operation } from './context.js';
+
+export type Endpoint =
+  | { kind: 'proxy'; operation: Exclude<Operation, 'models'>; upstreamPath: string; requiredField: string }
+  | { kind: 'models' }
+  | { kind: 'model'; id: string }
+  | { kind: 'health' }
+  | { kind: 'ready' };
+
+interface Entry {
+  method: string;
+  endpoint: Endpoint;
+}
+
+const exact = new Map<string, Entry>([
+  ['/v1/chat/completions', { method: 'POST', endpoint: { kind: 'proxy', operation: 'chat.completions', upstreamPath: '/chat/completions', requiredField: 'messages' } }],
+  ['/v1/completions', { method: 'POST', endpoint: { kind: 'proxy', operation: 'completions', upstreamPath: '/completions', requiredField: 'prompt' } }],
+  ['/v1/embeddings', { method: 'POST', endpoint: { kind: 'proxy', operation: 'embeddings', upstreamPath: '/embeddings', requiredField: 'input' } }],
+  ['/v1/models', { method: 'GET', endpoint: { kind: 'models' } }],
+  ['/healthz', { method: 'GET', endpoint: { kind: 'health' } }],
+  ['/readyz', { method: 'GET', endpoint: { kind: 'ready' } }],
+]);
+
+export type EndpointMatch = { endpoint: Endpoint } | { wrongMethod: string } | undefined;
+
+export function matchEndpoint(method: string, path: string): EndpointMatch {
+  const entry = exact.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+  if (entry) {
+    if (entry.method === method || (method === 'HEAD' && entry.method === 'GET')) return { endpoint: entry.endpoint };
+    return { wrongMethod: entry.method };
+  }
+  if (path.startsWith('/v1/models/')) {
+    if (method !== 'GET') return { wrongMethod: 'GET' };
+    return { endpoint: { kind: 'model', id: decodeId(path.slice('/v1/models/'.length)) } };
+  }
+  return undefined;
+}
+
+/** Malformed percent-encoding is kept as written: it then simply names no model. */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

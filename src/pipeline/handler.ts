@@ -1,0 +1,193 @@
+// The request handler: runs the stages in order and hands the request to the upstream relay.
+// Stages that return no promise run synchronously, so a request with only sync stages never yields.
+import { performance } from 'node:perf_hooks';
+import type { IncomingHead, Reply, RequestHandler } from '../server/http.js';
+import { errors, GatewayError } from '../shared/errors.js';
+import { editTopLevel } from '../shared/json-body.js';
+import { log } from '../shared/log.js';
+import type { CompiledRoutes } from '../config/compile.js';
+import { createContext, type Operation, type RequestContext } from './context.js';
+import { matchEndpoint, type Endpoint } from './endpoints.js';
+import { parseRequest } from './parse.js';
+import { Relay, type Outcome } from './relay.js';
+import type { ResponseFilter, Stage } from './stage.js';
+import { upstreamHeaders, type UpstreamClients } from './upstream.js';
+
+export interface Runtime {
+  readonly routes: CompiledRoutes;
+  /** Every stage in order; onComplete runs on all of them. */
+  readonly stages: readonly Stage[];
+  readonly upstream: UpstreamClients;
+  /** Set while the thread drains at shutdown: new requests get 503. */
+  draining: boolean;
+}
+
+type ProxyEndpoint = Extract<Endpoint, { kind: 'proxy' }>;
+
+const jsonType: [string, string] = ['content-type', 'application/json'];
+const usageOperations = new Set<Operation>(['chat.completions', 'completions']);
+
+export function createHandler(rt: Runtime): RequestHandler {
+  const authStages = rt.stages.filter((s) => s.phase === 'auth' && s.onRequest);
+  const requestStages = rt.stages.filter((s) => s.phase !== 'auth' && s.onRequest);
+  const filterStages = rt.stages.filter((s) => s.responseFilter);
+
+  function complete(ctx: RequestContext, outcome: Outcome): void {
+    const result = ctx.result;
+    if (result.durationMs !== undefined) return;
+    result.outcome = outcome;
+    result.durationMs = performance.now() - ctx.receivedAt;
+    for (const stage of rt.stages) {
+      try {
+        stage.onComplete?.(ctx);
+      } catch (err) {
+        log.error('stage onComplete failed', { stage: stage.name, error: (err as Error).message, request_id: ctx.id });
+      }
+    }
+  }
+
+  function fail(ctx: RequestContext, reply: Reply, err: unknown): void {
+    const error = err instanceof GatewayError ? err : errors.internal('unexpected failure');
+    if (!(err instanceof GatewayError)) {
+      log.error('request failed', { request_id: ctx.id, error: (err as Error)?.stack ?? String(err) });
+    }
+    const result = ctx.result;
+    result.status = error.status;
+    result.error = { type: String(error.type), code: error.code, message: error.message };
+    const headers: Array<[string, string]> = [jsonType, ['x-request-id', ctx.id], ...ctx.responseHeaders];
+    if (error.headers) for (const name in error.headers) headers.push([name, error.headers[name]]);
+    reply.send(error.status, headers, error.toJSON());
+    complete(ctx, error.status >= 500 ? 'gateway_error' : 'client_error');
+  }
+
+  /** Runs stages from index i; continues synchronously until a stage returns a promise. */
+  function runStages(ctx: RequestContext, reply: Reply, stages: readonly Stage[], i: number, next: () => void): void {
+    for (; i < stages.length; i++) {
+      const pending = stages[i].onRequest?.(ctx);
+      if (pending) {
+        const resume = i + 1;
+        pending.then(
+          () => {
+            if (reply.done) return;
+            try {
+              runStages(ctx, reply, stages, resume, next);
+            } catch (err) {
+              fail(ctx, reply, err);
+            }
+          },
+          (err: unknown) => fail(ctx, reply, err),
+        );
+        return;
+      }
+    }
+    next();
+  }
+
+  function forward(ctx: RequestContext, reply: Reply, endpoint: ProxyEndpoint): void {
+    const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
+    const addUsage = ctx.stream && !ctx.clientWantsUsage && usageOperations.has(ctx.operation);
+    let body: Buffer;
+    if (ctx.bodyChanged) {
+      const json: Record<string, unknown> = { ...ctx.json, model: deployment.upstreamModel };
+      if (addUsage) json.stream_options = { ...(json.stream_options as object | undefined), include_usage: true };
+      body = Buffer.from(JSON.stringify(json));
+    } else {
+      const edits = new Map<string, string>();
+      if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
+      if (addUsage) {
+        edits.set('stream_options', JSON.stringify({ ...(ctx.json.stream_options as object | undefined), include_usage: true }));
+      }
+      body = editTopLevel(ctx.rawBody, edits);
+    }
+    const filters: ResponseFilter[] = [];
+    for (const stage of filterStages) {
+      const filter = stage.responseFilter?.(ctx);
+      if (filter) filters.push(filter);
+    }
+    const relay = new Relay(ctx, reply, rt.stages, filters, (outcome) => complete(ctx, outcome));
+    ctx.result.attempts++;
+    for (const stage of rt.stages) stage.onUpstreamStart?.(ctx);
+    relay.exchange = rt.upstream.send(
+      deployment,
+      endpoint.upstreamPath,
+      upstreamHeaders(ctx.head.headers, deployment.provider, ctx.id, ctx.upstreamHeaders),
+      body,
+      ctx.stream,
+      relay,
+    );
+  }
+
+  function answerLocally(ctx: RequestContext, reply: Reply, answer: NonNullable<RequestContext['syntheticResponse']>): void {
+    ctx.result.status = answer.status;
+    reply.send(answer.status, [['content-type', answer.contentType], ['x-request-id', ctx.id], ...ctx.responseHeaders], answer.body);
+    complete(ctx, 'ok');
+  }
+
+  function handleProxy(head: IncomingHead, body: Buffer, reply: Reply, endpoint: ProxyEndpoint): void {
+    const ctx = createContext(head, body, endpoint.operation);
+    reply.onAbort(() => complete(ctx, 'aborted'));
+    try {
+      Object.assign(ctx, parseRequest(body, endpoint.requiredField));
+      runStages(ctx, reply, authStages, 0, () => {
+        const deployment = rt.routes.byModel.get(ctx.model);
+        if (!deployment) throw errors.modelNotFound(ctx.model);
+        ctx.deployment = deployment;
+        runStages(ctx, reply, requestStages, 0, () => {
+          if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse);
+          else forward(ctx, reply, endpoint);
+        });
+      });
+    } catch (err) {
+      fail(ctx, reply, err);
+    }
+  }
+
+  /** GET /v1/models[/id]: answered by the gateway, after the auth stages. */
+  function handleModels(head: IncomingHead, reply: Reply, id: string | undefined): void {
+    const ctx = createContext(head, emptyBody, 'models');
+    reply.onAbort(() => complete(ctx, 'aborted'));
+    try {
+      runStages(ctx, reply, authStages, 0, () => {
+        const allowed = ctx.key?.models;
+        let body = allowed ? rt.routes.modelListFor(allowed) : rt.routes.modelList;
+        if (id !== undefined) {
+          const deployment = rt.routes.byModel.get(id);
+          if (!deployment || (allowed && !allowed.has(id))) throw errors.modelNotFound(id);
+          body = JSON.stringify({ id, object: 'model', created: 0, owned_by: deployment.provider.name });
+        }
+        ctx.result.status = 200;
+        reply.send(200, [jsonType, ['x-request-id', ctx.id], ...ctx.responseHeaders], body);
+        complete(ctx, 'ok');
+      });
+    } catch (err) {
+      fail(ctx, reply, err);
+    }
+  }
+
+  return (head, body, reply) => {
+    const match = matchEndpoint(head.method, head.path);
+    if (match === undefined || 'wrongMethod' in match) {
+      const error = match === undefined ? errors.notFound(head.method, head.path) : errors.methodNotAllowed(head.method, head.path, match.wrongMethod);
+      reply.send(error.status, [jsonType, ...Object.entries(error.headers ?? {})], error.toJSON());
+      return;
+    }
+    const endpoint = match.endpoint;
+    switch (endpoint.kind) {
+      case 'health':
+        reply.send(200, [jsonType], '{"status":"ok"}');
+        return;
+      case 'ready':
+        if (rt.draining) reply.send(503, [jsonType], '{"status":"draining"}');
+        else reply.send(200, [jsonType], '{"status":"ready"}');
+        return;
+    }
+    // While draining, a request on a connection that is still open is served, and the connection
+    // closed after it, so the client reconnects to another thread or instance without seeing an error.
+    if (rt.draining) reply.closeWhenDone();
+    if (endpoint.kind === 'models') handleModels(head, reply, undefined);
+    else if (endpoint.kind === 'model') handleModels(head, reply, endpoint.id);
+    else handleProxy(head, body, reply, endpoint);
+  };
+}
+
+const emptyBody = Buffer.alloc(0);

@@ -1,0 +1,119 @@
+// The contract between the request handler and every stage/feature (auth, limits, guards, metrics, audit).
+import type { RequestContext } from './context.js';
+import type { SwitchyardConfig } from '../config/types.js';
+
+/** One SSE event of a streamed completion. `json` is the parsed data (undefined for "[DONE]"). */
+export interface ChunkEvent {
+  data: string;
+  json: Record<string, unknown> | undefined;
+}
+
+/**
+ * Sees the response on its way back. Observers (mutates=false) leave the client's bytes exactly
+ * as the upstream sent them; a mutating filter makes the relay re-serialise the events it returns.
+ */
+export interface ResponseFilter {
+  readonly mutates: boolean;
+  /** Streams: every upstream event in order. Return the events to pass on (the same one, others, or none). */
+  onEvent?(event: ChunkEvent): ChunkEvent | ChunkEvent[] | null;
+  /** Streams: upstream finished; return anything held back. */
+  onEnd?(): ChunkEvent[] | void;
+  /** Non-streamed responses: the parsed body; return a replacement to change it. */
+  onBody?(body: Record<string, unknown>): Record<string, unknown> | void;
+}
+
+export interface Stage {
+  readonly name: string;
+  /**
+   * 'auth' stages run before the model is looked up (so a caller without a valid key learns nothing
+   * about models); 'request' stages (the default) run after it, when ctx.deployment is set.
+   */
+  readonly phase?: 'auth' | 'request';
+  /** Before the request goes upstream. Throw a GatewayError to refuse it. Return a promise only when there is real async work. */
+  onRequest?(ctx: RequestContext): void | Promise<void>;
+  /** The request is being sent upstream (once per attempt). */
+  onUpstreamStart?(ctx: RequestContext): void;
+  /** The first content token arrived (streams) or the whole body did (non-stream). */
+  onFirstToken?(ctx: RequestContext): void;
+  /** A filter for this response, or undefined to leave it alone. */
+  responseFilter?(ctx: RequestContext): ResponseFilter | undefined;
+  /**
+   * After the response ended in any way (ok, error, client abort). Called on every stage, also
+   * those whose onRequest never ran (an earlier stage refused): keep per-request state in ctx.state
+   * and check it. Must not throw.
+   */
+  onComplete?(ctx: RequestContext): void;
+}
+
+/** Typed messages between the main thread and server threads. */
+export interface ThreadHost {
+  readonly threadIndex: number;
+  readonly threadCount: number;
+  /** Sends a message to the main thread. */
+  send(type: string, payload: unknown): void;
+  /** Handles a message (or request) from the main thread; a returned value answers a request. */
+  on(type: string, handler: (payload: unknown) => unknown | Promise<unknown>): void;
+}
+
+export interface AdminRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: Readonly<Record<string, string>>;
+  /** Parsed JSON body (undefined when empty). Invalid JSON is refused before the route runs. */
+  body: unknown;
+}
+
+export interface AdminResponse {
+  status: number;
+  body: unknown;
+  /** Sent as-is instead of JSON (e.g. Prometheus text). */
+  text?: string;
+  contentType?: string;
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
+  /** Path with :params, e.g. /admin/keys/:id */
+  path: string;
+  /** Routes like /metrics may be served without the admin token when configured. */
+  public?: boolean;
+  handle(req: AdminRequest): AdminResponse | Promise<AdminResponse>;
+}
+
+export interface MainHost {
+  readonly dataDir: string;
+  /** Sends a message to every server thread. */
+  broadcast(type: string, payload: unknown): void;
+  /** Asks every server thread and collects their answers. */
+  gather(type: string, payload: unknown): Promise<unknown[]>;
+  /** Handles messages sent by server threads. */
+  on(type: string, handler: (payload: unknown, threadIndex: number) => void): void;
+  addAdminRoute(route: AdminRoute): void;
+}
+
+/**
+ * A feature plugs into the gateway at three points: once on the main thread (shared state,
+ * admin routes), once per server thread (its Stage), and at shutdown.
+ */
+export interface Feature {
+  readonly name: string;
+  /** Whether this feature reads ctx.head.remoteAddress with this config (it is not read otherwise). */
+  needsClientAddress?(config: SwitchyardConfig): boolean;
+  /** Checks beyond the JSON Schema (e.g. that patterns compile); each problem names its config path. */
+  validate?(config: SwitchyardConfig): string[];
+  /** Main thread. The returned value is passed to every server thread (SharedArrayBuffers are shared, the rest cloned). */
+  initMain?(config: SwitchyardConfig, host: MainHost): unknown | Promise<unknown>;
+  /**
+   * Main thread: the shared value for a server thread started later (a replacement for a failed
+   * one), when what initMain returned has gone stale (e.g. keys created since). Defaults to that.
+   */
+  sharedForNewThread?(): unknown;
+  /** Server thread. */
+  initThread?(config: SwitchyardConfig, shared: unknown, host: ThreadHost): Stage[] | Promise<Stage[]>;
+  /** Server thread, while draining at shutdown (flush buffers, close pools). */
+  closeThread?(): void | Promise<void>;
+  /** Main thread, after every server thread has drained. */
+  closeMain?(): void | Promise<void>;
+}

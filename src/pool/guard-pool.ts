@@ -1,0 +1,92 @@
+// Main-thread side of the guard worker pool (one per server thread): typed tasks in, typed results
+// out, a deadline on every task, and failures reported as one of two error classes — never a hang.
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { EngineSetup } from '../guards/engine.js';
+import { frame, unframe, type GuardTask, type GuardTaskResult, type ResultOf } from './tasks.js';
+
+export const guardWorkerFile = new URL('../../workers/guard-worker.js', import.meta.url).href;
+
+/** The task ran out of time (queued or running); a running worker was terminated and replaced. */
+export class PoolTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`guard task exceeded ${timeoutMs} ms`);
+    this.name = 'PoolTimeoutError';
+  }
+}
+
+/** The worker running the task died (crash, out of memory); Piscina starts a replacement. */
+export class PoolWorkerError extends Error {
+  constructor(detail: string) {
+    super(`guard worker failed: ${detail}`);
+    this.name = 'PoolWorkerError';
+  }
+}
+
+export interface GuardPoolOptions {
+  /** Worker threads of this pool. */
+  threads: number;
+  timeoutMs: number;
+  setup: EngineSetup;
+}
+
+/** Workers per server thread: the configured total split evenly, at least one each. */
+export function workersPerServerThread(size: number | 'auto', serverThreads: number): number {
+  const total = size === 'auto' ? availableParallelism() : size;
+  return Math.max(1, Math.ceil(total / Math.max(1, serverThreads)));
+}
+
+export class GuardPool {
+  readonly timeoutMs: number;
+  private readonly piscina: Piscina;
+  private closed = false;
+
+  constructor(options: GuardPoolOptions) {
+    this.timeoutMs = options.timeoutMs;
+    this.piscina = new Piscina({
+      filename: guardWorkerFile,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      // Workers hold compiled guards and rank tables; keep them for the life of the pool.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: options.setup,
+    });
+    // A worker dying with no task in flight is reported here; Piscina already replaces it.
+    this.piscina.on('error', () => {});
+  }
+
+  /** Tasks waiting for a worker. */
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  get threads(): number {
+    return this.piscina.threads.length;
+  }
+
+  /** Resolves once every worker has started (compiled its guards, loaded its rank tables). */
+  async ready(): Promise<void> {
+    await this.piscina.run(frame({ kind: 'count', encoding: 'o200k_base', texts: [], countDeadlineEpochMs: Date.now() + 60_000 }));
+  }
+
+  async run<T extends GuardTask>(task: T, timeoutMs = this.timeoutMs): Promise<ResultOf<T>> {
+    if (this.closed) throw new PoolWorkerError('pool is closed');
+    const bytes = frame(task);
+    const signal = AbortSignal.timeout(timeoutMs);
+    let answer: unknown;
+    try {
+      answer = await this.piscina.run(bytes, { transferList: [bytes.buffer as ArrayBuffer], signal });
+    } catch (err) {
+      if (signal.aborted) throw new PoolTimeoutError(timeoutMs);
+      throw new PoolWorkerError((err as Error).message);
+    }
+    if (!(answer instanceof Uint8Array)) throw new PoolWorkerError('worker returned no framed answer');
+    return unframe<GuardTaskResult>(answer) as ResultOf<T>;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,224 @@
+// Main thread: starts the features, the server threads and the admin listener; drains them on stop.
+import { availableParallelism } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { SwitchyardConfig } from '../config/types.js';
+import { createFeatures } from '../features.js';
+import type { MainHost } from '../pipeline/stage.js';
+import { freePort } from '../shared/free-port.js';
+import { log } from '../shared/log.js';
+import { startSimulatorThread } from '../simulator/thread.js';
+import { AdminServer, resolveAdminToken } from './admin.js';
+import type { FromThread, ThreadData, ToThread } from './messages.js';
+import { loadUws } from './uws.js';
+
+export interface RunningGateway {
+  readonly port: number;
+  /** 0 when the admin listener is disabled. */
+  readonly adminPort: number;
+  readonly adminToken: string;
+  readonly threads: number;
+  /** Server threads replaced after an uncaught error since start. */
+  restarts(): number;
+  /** Drains in-flight requests (up to server.drain_timeout_ms), then closes everything. */
+  stop(): Promise<void>;
+}
+
+interface ServerThread {
+  worker: Worker;
+  exited: Promise<void>;
+  post(message: ToThread): void;
+}
+
+const gatherTimeoutMs = 5000;
+const maxRestartsPerMinute = 10;
+
+type ThreadRequest = { resolve: (value: unknown) => void; reject: (err: Error) => void };
+
+export async function startGateway(config: SwitchyardConfig, opts: { threads?: number } = {}): Promise<RunningGateway> {
+  loadUws();
+  const features = createFeatures();
+  const dataDir = resolve(config.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const threadCount = opts.threads ?? (config.server.threads === 'auto' ? availableParallelism() : config.server.threads);
+
+  const simulator = config.simulator.enabled
+    ? await startSimulatorThread({ host: config.simulator.host, port: config.simulator.port })
+    : undefined;
+
+  const threads: ServerThread[] = [];
+  const messageHandlers = new Map<string, (payload: unknown, threadIndex: number) => void>();
+  const pending = new Map<number, ThreadRequest>();
+  let nextRequestId = 1;
+  let ready = false;
+
+  const { token: adminToken, source: tokenSource } = resolveAdminToken(config.admin.token, dataDir);
+  const admin = new AdminServer(adminToken, () => ready);
+
+  const host: MainHost = {
+    dataDir,
+    broadcast: (type, payload) => threads.forEach((t) => t.post({ t: 'msg', type, payload })),
+    gather: (type, payload) =>
+      Promise.all(
+        threads.map(
+          (t, index) =>
+            new Promise<unknown>((resolveAnswer, reject) => {
+              const id = nextRequestId++;
+              // A thread that never answers (stuck or gone) must not hang the caller (e.g. a /metrics scrape).
+              const timer = setTimeout(() => {
+                pending.delete(id);
+                reject(new Error(`server thread ${index} did not answer '${type}' within ${gatherTimeoutMs} ms`));
+              }, gatherTimeoutMs);
+              pending.set(id, {
+                resolve: (value) => (clearTimeout(timer), resolveAnswer(value)),
+                reject: (err) => (clearTimeout(timer), reject(err)),
+              });
+              t.post({ t: 'req', id, type, payload });
+            }),
+        ),
+      ),
+    on: (type, handler) => void messageHandlers.set(type, handler),
+    addAdminRoute: (route) => admin.add(route),
+  };
+
+  const shared: Record<string, unknown> = {};
+  for (const feature of features) {
+    if (feature.initMain) shared[feature.name] = await feature.initMain(config, host);
+  }
+
+  function sharedFor(generation: number): Record<string, unknown> {
+    if (generation === 0) return shared;
+    const fresh = { ...shared };
+    for (const feature of features) if (feature.sharedForNewThread) fresh[feature.name] = feature.sharedForNewThread();
+    return fresh;
+  }
+
+  function spawn(threadIndex: number, port: number, generation = 0): Promise<{ thread: ServerThread; port: number }> {
+    const data: ThreadData = { config, shared: sharedFor(generation), threadIndex, threadCount, port, generation };
+    const worker = new Worker(new URL('./thread.js', import.meta.url), { workerData: data });
+    const exited = new Promise<void>((done) => worker.once('exit', () => done()));
+    const thread: ServerThread = { worker, exited, post: (m) => worker.postMessage(m) };
+    threads[threadIndex] = thread;
+    return new Promise((resolveReady, reject) => {
+      worker.on('message', (message: FromThread) => {
+        switch (message.t) {
+          case 'ready':
+            resolveReady({ thread, port: message.port });
+            break;
+          case 'fatal':
+            reject(new Error(`server thread ${threadIndex} failed to start: ${message.error}`));
+            break;
+          case 'failed':
+            replace(threadIndex, thread, generation);
+            break;
+          case 'msg':
+            messageHandlers.get(message.type)?.(message.payload, threadIndex);
+            break;
+          case 'res': {
+            const request = pending.get(message.id);
+            pending.delete(message.id);
+            if (message.ok) request?.resolve(message.value);
+            else request?.reject(new Error(message.error));
+            break;
+          }
+          case 'drained':
+            if (message.abandoned > 0) log.warn('drain timeout: requests cut off', { thread: threadIndex, abandoned: message.abandoned });
+            break;
+        }
+      });
+      worker.once('error', (err) => {
+        log.error('server thread crashed', { thread: threadIndex, error: err.stack });
+        reject(err);
+      });
+    });
+  }
+
+  /** Threads that failed and are draining; shutdown waits for them too. */
+  const retiring: Array<Promise<void>> = [];
+  const restartTimes: number[] = [];
+  let stopped = false;
+
+  /**
+   * Starts a replacement for a failed thread (at most maxRestartsPerMinute, so a crash loop ends),
+   * then tells the failed one to drain: its listen socket closes only once another one is listening.
+   */
+  function replace(threadIndex: number, failed: ServerThread, generation: number): void {
+    retiring.push(failed.exited);
+    const retire = () => failed.post({ t: 'drain', timeoutMs: config.server.drain_timeout_ms });
+    const now = Date.now();
+    while (restartTimes.length > 0 && restartTimes[0] < now - 60_000) restartTimes.shift();
+    if (stopped || restartTimes.length >= maxRestartsPerMinute) {
+      log.error('server thread not replaced', { thread: threadIndex, reason: stopped ? 'stopping' : 'too many restarts in a minute' });
+      retire();
+      return;
+    }
+    restartTimes.push(now);
+    restarts++;
+    spawn(threadIndex, port, generation + 1).then(
+      () => {
+        log.warn('server thread replaced', { thread: threadIndex, generation: generation + 1 });
+        retire();
+      },
+      (err: unknown) => {
+        log.error('replacement server thread failed to start', { thread: threadIndex, error: (err as Error)?.message });
+        retire();
+      },
+    );
+  }
+
+  let restarts = 0;
+  let port = 0;
+  let adminPort = 0;
+  try {
+    // The first thread binds the port; the others join it through SO_REUSEPORT.
+    const wanted = config.server.port === 0 && threadCount > 1 ? await freePort(config.server.host) : config.server.port;
+    port = (await spawn(0, wanted)).port;
+    await Promise.all(Array.from({ length: threadCount - 1 }, (_, i) => spawn(i + 1, port)));
+    adminPort = config.admin.enabled ? await admin.listen(config.admin.host, config.admin.port) : 0;
+  } catch (err) {
+    // Whatever did start must close its sockets before the process may exit.
+    await shutdown(0);
+    throw err;
+  }
+  ready = true;
+  log.info('switchyard listening', {
+    port,
+    threads: threadCount,
+    admin: adminPort ? `${config.admin.host}:${adminPort}` : 'disabled',
+    admin_token_from: tokenSource,
+    simulator: simulator ? `${config.simulator.host}:${simulator.port}` : 'off',
+    models: config.models.map((m) => m.name),
+  });
+
+  async function shutdown(drainTimeoutMs: number): Promise<void> {
+    ready = false;
+    stopped = true;
+    for (const t of threads) t.post({ t: 'drain', timeoutMs: drainTimeoutMs });
+    await Promise.all([...threads.map((t) => t.exited), ...retiring]);
+    admin.close();
+    for (const feature of features) {
+      try {
+        await feature.closeMain?.();
+      } catch (err) {
+        log.error('feature closeMain failed', { feature: feature.name, error: (err as Error).message });
+      }
+    }
+    await simulator?.stop();
+  }
+
+  let stopping: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    await shutdown(config.server.drain_timeout_ms);
+    log.info('switchyard stopped');
+  }
+
+  return {
+    port,
+    adminPort,
+    adminToken,
+    threads: threadCount,
+    restarts: () => restarts,
+    stop: () => (stopping ??= stop()),
+  };
+}

@@ -1,0 +1,28 @@
+// Everything that crosses the main-thread ↔ server-thread boundary.
+import type { SwitchyardConfig } from '../config/types.js';
+
+export interface ThreadData {
+  config: SwitchyardConfig;
+  /** Per feature name: what its initMain returned. */
+  shared: Record<string, unknown>;
+  threadIndex: number;
+  threadCount: number;
+  /** Port to listen on (the first thread's actual port when the config said 0). */
+  port: number;
+  /** 0 for the first thread in a slot; counts up for replacements of a failed thread. */
+  generation: number;
+}
+
+export type ToThread =
+  | { t: 'msg'; type: string; payload: unknown }
+  | { t: 'req'; id: number; type: string; payload: unknown }
+  | { t: 'drain'; timeoutMs: number };
+
+export type FromThread =
+  | { t: 'ready'; port: number }
+  | { t: 'fatal'; error: string }
+  /** An uncaught error: the thread drains itself and the main thread starts a replacement. */
+  | { t: 'failed'; error: string }
+  | { t: 'msg'; type: string; payload: unknown }
+  | { t: 'res'; id: number; ok: boolean; value?: unknown; error?: string }
+  | { t: 'drained'; abandoned: number };

@@ -1,0 +1,73 @@
+// What the simulator received and how each request ended, for tests that check what a gateway forwarded.
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Lower-cased header names. */
+  headers: Readonly<Record<string, string>>;
+  /** Parsed JSON body; null when there was none or it was not JSON. */
+  body: unknown;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export interface SimulatorStats {
+  requests: number;
+  inFlight: number;
+  completed: number;
+  /** Requests whose client went away before the simulator finished answering. */
+  aborted: number;
+  byPath: Record<string, number>;
+  /** The most recent requests, oldest first. */
+  last: RecordedRequest[];
+}
+
+const keptRequests = 50;
+
+export class StatsRecorder {
+  private requests = 0;
+  private inFlight = 0;
+  private completed = 0;
+  private aborted = 0;
+  private byPath: Record<string, number> = {};
+  private ring: RecordedRequest[] = [];
+  private next = 0;
+
+  /** Counts a request as started; call completed() or aborted() exactly once afterwards. */
+  started(request: RecordedRequest): void {
+    this.requests++;
+    this.inFlight++;
+    this.byPath[request.path] = (this.byPath[request.path] ?? 0) + 1;
+    if (this.ring.length < keptRequests) this.ring.push(request);
+    else this.ring[this.next] = request;
+    this.next = (this.next + 1) % keptRequests;
+  }
+
+  finished(outcome: 'completed' | 'aborted'): void {
+    this.inFlight--;
+    if (outcome === 'completed') this.completed++;
+    else this.aborted++;
+  }
+
+  snapshot(): SimulatorStats {
+    const last = this.ring.length < keptRequests ? [...this.ring] : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    return {
+      requests: this.requests,
+      inFlight: this.inFlight,
+      completed: this.completed,
+      aborted: this.aborted,
+      byPath: { ...this.byPath },
+      last,
+    };
+  }
+
+  /** Forgets history; requests still in flight keep counting in inFlight. */
+  reset(): void {
+    this.requests = 0;
+    this.completed = 0;
+    this.aborted = 0;
+    this.byPath = {};
+    this.ring = [];
+    this.next = 0;
+  }
+}

@@ -1,0 +1,58 @@
+// A server thread that hits an uncaught error drains itself while a replacement takes over:
+// in-flight streams finish, new requests keep succeeding, and the process does not abort.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startStack, waitFor, type Stack } from '../helpers/stack.js';
+
+describe('server thread failure', () => {
+  let stack: Stack;
+
+  before(async () => {
+    // Read by each server thread when it starts; only the first thread of slot 0 acts on it.
+    process.env.SWITCHYARD_TEST_CRASH_THREAD_AFTER_MS = '1500';
+    try {
+      stack = await startStack({ threads: 2 });
+    } finally {
+      delete process.env.SWITCHYARD_TEST_CRASH_THREAD_AFTER_MS;
+    }
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('streams in flight complete, every request succeeds, and the thread is replaced', async () => {
+    const { client, gateway } = stack;
+    // Slow streams spanning the failure (20 tokens at 10/s ≈ 2 s), spread over both threads by new connections.
+    const streams = Array.from({ length: 6 }, async () => {
+      const stream = await client.chat.completions.create(
+        { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-sim-tokens-per-second': '10', 'x-sim-completion-tokens': '20' } },
+      );
+      let chunks = 0;
+      let finish: string | null | undefined;
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta?.content) chunks++;
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      return { chunks, finish };
+    });
+
+    let ok = 0;
+    const deadline = Date.now() + 2500;
+    while (Date.now() < deadline) {
+      const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
+      assert.ok(answer.choices[0]?.message.content);
+      ok++;
+    }
+    for (const result of await Promise.all(streams)) {
+      assert.equal(result.chunks, 20);
+      assert.equal(result.finish, 'stop');
+    }
+    assert.ok(ok > 10, `only ${ok} requests completed`);
+    assert.ok(await waitFor(() => gateway.restarts() === 1, 5000), `restarts: ${gateway.restarts()}`);
+
+    const after = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still there?' }] });
+    assert.ok(after.choices[0]?.message.content);
+  });
+});

@@ -1,0 +1,36 @@
+// A complete, valid audit record for sink tests; each test overrides what it is about.
+import { randomUUID } from 'node:crypto';
+import type { AuditRecord } from '../../src/observability/audit-record.js';
+
+export function sampleAuditRecord(i: number, timeMs: number, over: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    v: 1,
+    record_id: randomUUID(),
+    time: new Date(timeMs).toISOString(),
+    request_id: `req-${i}`,
+    key: { id: `key_${i % 2}`, name: `team-${i % 2}` },
+    client_ip: '127.0.0.1',
+    user_agent: null,
+    method: 'POST',
+    path: '/v1/chat/completions',
+    operation: 'chat.completions',
+    model: 'gpt-4o-mini',
+    deployment: { name: 'gpt-4o-mini', provider: 'sim', upstream_model: 'sim' },
+    response_model: 'sim',
+    stream: false,
+    attempts: 1,
+    status: 200,
+    outcome: 'ok',
+    error: null,
+    ttft_ms: 12.5,
+    duration_ms: 20,
+    upstream_ms: 19,
+    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_tokens: 0 },
+    cost_usd: 0.001,
+    guard_verdicts: [],
+    bodies: true,
+    request_body: null,
+    response_body: null,
+    ...over,
+  };
+}

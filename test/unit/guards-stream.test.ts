@@ -1,0 +1,192 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChunkEvent, ResponseFilter } from '../../src/pipeline/stage.js';
+import { createGuardResponseFilter } from '../../src/guards/response-filter.js';
+import { compileOutputGuard } from '../../src/guards/output-guard.js';
+import type { OutputGuardConfig } from '../../src/guards/config.js';
+
+type Json = Record<string, unknown>;
+
+function chunk(content: string | undefined, finish: string | null = null, index = 0, extraDelta: Json = {}): ChunkEvent {
+  const delta: Json = { ...extraDelta };
+  if (content !== undefined) delta.content = content;
+  const json = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index, delta, finish_reason: finish }] };
+  return { json, data: JSON.stringify(json) };
+}
+
+const done: ChunkEvent = { data: '[DONE]', json: undefined };
+const usage: ChunkEvent = (() => {
+  const json = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } };
+  return { json, data: JSON.stringify(json) };
+})();
+
+function run(filter: ResponseFilter, events: ChunkEvent[]): ChunkEvent[] {
+  const out: ChunkEvent[] = [];
+  for (const e of events) {
+    const r = filter.onEvent!(e);
+    if (r === null) continue;
+    out.push(...(Array.isArray(r) ? r : [r]));
+  }
+  out.push(...(filter.onEnd?.() ?? []));
+  for (const e of out) if (e.json) assert.equal(e.data, JSON.stringify(e.json), 'data must match json');
+  return out;
+}
+
+function choiceOf(e: ChunkEvent, index = 0): Json | undefined {
+  return ((e.json?.choices as Json[] | undefined) ?? []).find((c) => (c.index ?? 0) === index);
+}
+
+function textOf(events: ChunkEvent[], index = 0): string {
+  return events.map((e) => (choiceOf(e, index)?.delta as Json | undefined)?.content ?? '').join('');
+}
+
+function finishOf(events: ChunkEvent[], index = 0): unknown {
+  return events.map((e) => choiceOf(e, index)?.finish_reason).filter((f) => f != null).at(-1);
+}
+
+/** The stream as upstream would send it: a role chunk, the text in the given pieces, a finish chunk, usage, [DONE]. */
+function stream(pieces: string[]): ChunkEvent[] {
+  return [chunk('', null, 0, { role: 'assistant' }), ...pieces.map((p) => chunk(p)), chunk(undefined, 'stop'), usage, done];
+}
+
+/** Every way of cutting `text` into two pieces, and into three for short texts. */
+function* splits(text: string): Generator<string[]> {
+  for (let i = 0; i <= text.length; i++) yield [text.slice(0, i), text.slice(i)];
+  if (text.length <= 40) {
+    for (let i = 1; i < text.length; i++) for (let j = i + 1; j < text.length; j++) yield [text.slice(0, i), text.slice(i, j), text.slice(j)];
+  }
+  yield [...text]; // one character (code unit pair) per chunk
+}
+
+function outputGuard(overrides: Partial<OutputGuardConfig>): OutputGuardConfig {
+  return { name: 'out', patterns: [], case_insensitive: true, action: 'mask', replacement: '[REDACTED]', window_chars: 32, ...overrides };
+}
+
+const pseudonyms = new Map([
+  ['<EMAIL_1>', 'bob@example.com'],
+  ['<PHONE_12>', '+1 415 555 2671'],
+]);
+
+test('placeholders are restored whatever the chunk boundaries', () => {
+  const text = 'Mail <EMAIL_1> or call <PHONE_12>; 😀 <NOT_1> <b <EMAIL_1>';
+  const expected = 'Mail bob@example.com or call +1 415 555 2671; 😀 <NOT_1> <b bob@example.com';
+  let cases = 0;
+  for (const pieces of splits(text)) {
+    const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
+    const out = run(filter, stream(pieces));
+    assert.equal(textOf(out), expected, JSON.stringify(pieces));
+    assert.equal(finishOf(out), 'stop');
+    assert.equal(out.at(-1), done);
+    assert.ok(out.includes(usage), 'usage chunk passes through untouched');
+    cases++;
+  }
+  assert.ok(cases > 50);
+});
+
+test('a held-back partial placeholder is flushed when the stream ends without a finish chunk', () => {
+  const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
+  const out = run(filter, [chunk('see <EMA'), chunk('IL_1> and <EM')]);
+  assert.equal(textOf(out), 'see bob@example.com and <EM');
+});
+
+test('output guard masks a match split at every offset, and no part of it leaks', () => {
+  const guard = compileOutputGuard(outputGuard({ patterns: ['secret-[0-9]+', 'project\\s+phoenix'] }));
+  const text = 'The code is SECRET-12345, about Project  Phoenix. 日本 secret-9!';
+  const expected = 'The code is [REDACTED], about [REDACTED]. 日本 [REDACTED]!';
+  for (const pieces of splits(text)) {
+    const filter = createGuardResponseFilter({ pseudonyms: new Map(), outputGuards: [guard] })!;
+    const out = run(filter, stream(pieces));
+    assert.equal(textOf(out), expected, JSON.stringify(pieces));
+    assert.equal(finishOf(out), 'stop');
+  }
+});
+
+test('output guard in stop mode ends the answer with finish_reason content_filter', () => {
+  const guard = compileOutputGuard(outputGuard({ patterns: ['forbidden\\s+plan'], action: 'stop' }));
+  const text = 'All fine so far, then the forbidden  plan follows and more text.';
+  for (const pieces of splits(text)) {
+    const triggered: string[] = [];
+    const filter = createGuardResponseFilter({ pseudonyms: new Map(), outputGuards: [guard], onTrigger: (g, a) => triggered.push(`${g}:${a}`) })!;
+    const out = run(filter, stream(pieces));
+    assert.equal(textOf(out), 'All fine so far, then the ', JSON.stringify(pieces));
+    assert.equal(finishOf(out), 'content_filter');
+    assert.equal(out.filter((e) => choiceOf(e)?.finish_reason != null).length, 1, 'exactly one finish');
+    assert.deepEqual(triggered, ['out:stop']);
+    assert.equal(out.at(-1), done);
+  }
+});
+
+test('restore runs before the output guard, which sees the restored text', () => {
+  const guard = compileOutputGuard(outputGuard({ patterns: ['bob@example\\.com'], replacement: '[EMAIL HIDDEN]' }));
+  const text = 'Hi <EMAIL_1>, and <PHONE_12>.';
+  for (const pieces of splits(text)) {
+    const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [guard] })!;
+    assert.equal(textOf(run(filter, stream(pieces))), 'Hi [EMAIL HIDDEN], and +1 415 555 2671.');
+  }
+});
+
+test('unicode: emoji and combining marks around a split match', () => {
+  const guard = compileOutputGuard(outputGuard({ patterns: ['café(?:\\s|\\pZ)*noir'], window_chars: 12 }));
+  const text = '👨‍👩‍👧 un CAFÉ noir 😀 puis café\u00a0noir ✓';
+  for (const pieces of splits(text)) {
+    const filter = createGuardResponseFilter({ pseudonyms: new Map(), outputGuards: [guard] })!;
+    assert.equal(textOf(run(filter, stream(pieces))), '👨‍👩‍👧 un [REDACTED] 😀 puis [REDACTED] ✓', JSON.stringify(pieces));
+  }
+});
+
+test('an adversarial pattern for backtracking engines runs in linear time (RE2)', () => {
+  const guard = compileOutputGuard(outputGuard({ patterns: ['(a+)+$'], window_chars: 64 }));
+  const text = 'a'.repeat(30_000) + 'b';
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += 1000) pieces.push(text.slice(i, i + 1000));
+  const filter = createGuardResponseFilter({ pseudonyms: new Map(), outputGuards: [guard] })!;
+  const started = performance.now();
+  const out = run(filter, stream(pieces));
+  assert.equal(textOf(out), text);
+  assert.ok(performance.now() - started < 5000);
+});
+
+test('several choices are guarded independently', () => {
+  const guard = compileOutputGuard(outputGuard({ patterns: ['bad'], action: 'stop' }));
+  const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [guard] })!;
+  const out = run(filter, [
+    chunk('hello <EMA', null, 0),
+    chunk('good ', null, 1),
+    chunk('IL_1> ok', null, 0),
+    chunk('then b', null, 1),
+    chunk('ad end', null, 1),
+    chunk(undefined, 'stop', 0),
+    chunk(undefined, 'stop', 1),
+    done,
+  ]);
+  assert.equal(textOf(out, 0), 'hello bob@example.com ok');
+  assert.equal(finishOf(out, 0), 'stop');
+  assert.equal(textOf(out, 1), 'good then ');
+  assert.equal(finishOf(out, 1), 'content_filter');
+});
+
+test('events without text (tool calls, role) pass unchanged', () => {
+  const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
+  const toolCall = chunk(undefined, null, 0, { tool_calls: [{ index: 0, function: { arguments: '{}' } }] });
+  assert.equal(filter.onEvent!(toolCall), toolCall);
+});
+
+test('non-streamed answers: restore, mask, stop', () => {
+  const mask = compileOutputGuard(outputGuard({ patterns: ['secret-[0-9]+'] }));
+  const stop = compileOutputGuard(outputGuard({ name: 'stopper', patterns: ['forbidden'], action: 'stop' }));
+  const body = {
+    id: 'x',
+    object: 'chat.completion',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'To <EMAIL_1>: secret-42.' }, finish_reason: 'stop' },
+      { index: 1, message: { role: 'assistant', content: 'ok then forbidden words' }, finish_reason: 'stop' },
+    ],
+  };
+  const out = createGuardResponseFilter({ pseudonyms, outputGuards: [mask, stop] })!.onBody!(body) as Json;
+  const choices = out.choices as Array<{ message: { content: string }; finish_reason: string }>;
+  assert.equal(choices[0]!.message.content, 'To bob@example.com: [REDACTED].');
+  assert.equal(choices[0]!.finish_reason, 'stop');
+  assert.equal(choices[1]!.message.content, 'ok then ');
+  assert.equal(choices[1]!.finish_reason, 'content_filter');
+  assert.equal(createGuardResponseFilter({ pseudonyms, outputGuards: [] })!.onBody!({ choices: [{ message: { content: 'nothing' } }] }), undefined);
+});
