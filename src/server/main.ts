@@ -11,6 +11,7 @@ import { log } from '../shared/log.js';
 import { startSimulatorThread } from '../simulator/thread.js';
 import { AdminServer, resolveAdminToken } from './admin.js';
 import type { FromThread, ThreadData, ToThread } from './messages.js';
+import { reuseportWarning } from './reuseport.js';
 import { loadUws } from './uws.js';
 
 export interface RunningGateway {
@@ -42,6 +43,8 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true });
   const threadCount = opts.threads ?? (config.server.threads === 'auto' ? availableParallelism() : config.server.threads);
+  const hostWarning = reuseportWarning(threadCount);
+  if (hostWarning) log.warn(hostWarning);
 
   const simulator = config.simulator.enabled
     ? await startSimulatorThread({ host: config.simulator.host, port: config.simulator.port })
