@@ -1,6 +1,5 @@
 // Relays the upstream response to the client: SSE event by event with backpressure, or a whole body;
 // meters TTFT and usage on the way, runs response filters, and reports how it ended exactly once.
-import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Reply } from '../server/http.js';
 import { SseParser, type SseEvent } from '../sse/parser.js';
@@ -8,7 +7,7 @@ import { dataEvent, errorEvent } from '../sse/writer.js';
 import { GatewayError, normaliseUpstreamError } from '../shared/errors.js';
 import type { RequestContext, RequestResult } from './context.js';
 import type { ChunkEvent, ResponseFilter, Stage } from './stage.js';
-import type { UpstreamExchange, UpstreamSink } from './upstream.js';
+import type { UpstreamExchange, UpstreamHead, UpstreamSink } from './upstream.js';
 import { carriesContent, finishReasonFromBody, modelFromBody, modelFromText, usageFromBody, usageFromJson } from './usage.js';
 
 const finishReasonField = /"finish_reason"\s*:\s*"([a-z_]+)"/;
@@ -54,15 +53,14 @@ export class Relay implements UpstreamSink {
     });
   }
 
-  onHeaders(status: number, headers: IncomingHttpHeaders): void {
+  onHeaders(head: UpstreamHead): void {
     this.ctx.result.upstreamHeadersMs = performance.now() - this.ctx.receivedAt;
+    const status = head.status;
     this.status = status;
-    const contentType = headers['content-type'];
-    if (typeof contentType === 'string') this.contentType = contentType;
+    if (head.contentType !== undefined) this.contentType = head.contentType;
     if (status >= 400) {
       this.mode = 'error';
-      const retryAfter = headers['retry-after'];
-      if (typeof retryAfter === 'string') this.errorHeaders = [['retry-after', retryAfter]];
+      if (head.retryAfter !== undefined) this.errorHeaders = [['retry-after', head.retryAfter]];
     }
     else if (this.ctx.stream && this.contentType.startsWith('text/event-stream')) {
       this.mode = 'stream';

@@ -1,14 +1,22 @@
 // Sends a request to a provider over a keep-alive undici Pool and reports the response through a sink.
 // undici's dispatch API is used directly: no stream objects per request, and pause/resume gives
-// backpressure from the client socket to the upstream socket.
+// backpressure from the client socket to the upstream socket. The handler is undici's raw one
+// (onConnect/onHeaders/onData/onComplete): the controller-style API wraps it in an adapter that turns
+// every header list into an object, which cost about 2 µs a request here for two headers we read.
 import { Pool, type Dispatcher } from 'undici';
-import type { IncomingHttpHeaders } from 'node:http';
 import { errors, GatewayError } from '../shared/errors.js';
 import type { Deployment } from '../config/compile.js';
 import type { ProviderConfig } from '../config/types.js';
 
+/** What the relay needs of the upstream response head. */
+export interface UpstreamHead {
+  status: number;
+  contentType: string | undefined;
+  retryAfter: string | undefined;
+}
+
 export interface UpstreamSink {
-  onHeaders(status: number, headers: IncomingHttpHeaders): void;
+  onHeaders(head: UpstreamHead): void;
   onData(chunk: Buffer): void;
   onEnd(): void;
   /** The exchange failed; `afterHeaders` tells whether onHeaders had already run. */
@@ -46,6 +54,24 @@ export function upstreamHeaders(
   if (provider.api_key) out.push('authorization', `Bearer ${provider.api_key}`);
   if (provider.headers) for (const name in provider.headers) out.push(name, provider.headers[name]);
   return out;
+}
+
+const contentTypeName = 'content-type';
+const retryAfterName = 'retry-after';
+
+/** content-type and retry-after out of undici's raw [name, value, …] header buffers. */
+export function readHead(status: number, raw: Buffer[]): UpstreamHead {
+  let contentType: string | undefined;
+  let retryAfter: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 12 && contentType === undefined && name.toString('latin1').toLowerCase() === contentTypeName) {
+      contentType = raw[i + 1].toString('latin1');
+    } else if (name.length === 11 && retryAfter === undefined && name.toString('latin1').toLowerCase() === retryAfterName) {
+      retryAfter = raw[i + 1].toString('latin1');
+    }
+  }
+  return { status, contentType, retryAfter };
 }
 
 function classify(err: Error & { code?: string }, provider: string, totalTimedOut: boolean): GatewayError {
@@ -100,7 +126,9 @@ export class UpstreamClients {
     sink: UpstreamSink,
   ): UpstreamExchange {
     const provider = deployment.provider;
-    let controller: Dispatcher.DispatchController | undefined;
+    let abortUpstream: ((reason: Error) => void) | undefined;
+    let resumeUpstream: (() => void) | undefined;
+    let paused = false;
     let aborted = false;
     let headersSeen = false;
     let finished = false;
@@ -112,23 +140,26 @@ export class UpstreamClients {
       if (totalTimer) clearTimeout(totalTimer);
     };
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(ctrl) {
-        controller = ctrl;
-        if (aborted) ctrl.abort(new Error('client went away'));
+      onConnect(abort) {
+        abortUpstream = abort;
+        if (aborted) abort(new Error('client went away'));
       },
-      onResponseStart(_ctrl, statusCode, responseHeaders) {
+      onHeaders(statusCode, rawHeaders, resume) {
         headersSeen = true;
-        sink.onHeaders(statusCode, responseHeaders);
+        resumeUpstream = resume;
+        sink.onHeaders(readHead(statusCode, rawHeaders));
+        return !paused;
       },
-      onResponseData(_ctrl, chunk) {
+      onData(chunk) {
         sink.onData(chunk);
+        return !paused;
       },
-      onResponseEnd() {
+      onComplete() {
         if (finished) return;
         finish();
         sink.onEnd();
       },
-      onResponseError(_ctrl, err) {
+      onError(err) {
         if (finished) return;
         finish();
         if (aborted) return;
@@ -138,7 +169,7 @@ export class UpstreamClients {
     if (!stream) {
       totalTimer = setTimeout(() => {
         totalTimedOut = true;
-        controller?.abort(new Error('total timeout'));
+        abortUpstream?.(new Error('total timeout'));
       }, provider.timeouts.total_ms);
       totalTimer.unref();
     }
@@ -151,13 +182,15 @@ export class UpstreamClients {
         if (finished || aborted) return;
         aborted = true;
         finish();
-        controller?.abort(new Error('client went away'));
+        abortUpstream?.(new Error('client went away'));
       },
       pause() {
-        controller?.pause();
+        paused = true;
       },
       resume() {
-        controller?.resume();
+        if (!paused) return;
+        paused = false;
+        resumeUpstream?.();
       },
     };
   }
