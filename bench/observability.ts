@@ -14,6 +14,8 @@ export interface ObservabilityBenchOptions {
   durationS?: number;
   warmupS?: number;
   quick?: boolean;
+  /** Paired on/off rounds (default 9, 3 with quick). */
+  rounds?: number;
   log?: (line: string) => void;
 }
 
@@ -101,7 +103,7 @@ async function requestsCounted(adminPort: number): Promise<number> {
 export async function runObservabilityBench(opts: ObservabilityBenchOptions = {}): Promise<object> {
   const log = opts.log ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const durationS = opts.durationS ?? (opts.quick ? 2 : 5);
-  const warmupS = opts.warmupS ?? 1;
+  const warmupS = opts.warmupS ?? 3;
   const tool: LoadTool = wrkAvailable() ? 'wrk' : 'autocannon';
   const workDir = mkdtempSync(join(tmpdir(), 'switchyard-observability-bench-'));
   const started: Target[] = [];
@@ -117,17 +119,25 @@ export async function runObservabilityBench(opts: ObservabilityBenchOptions = {}
     const on = await startGateway('obs-on', workDir, yaml('obs-on', workDir, sim.port, await freePort(), onYaml));
     started.push(on);
 
-    const rounds = opts.quick ? 2 : 3;
-    const roundS = Math.max(1, Math.round(durationS / rounds));
-    log(`metrics + audit (file, bodies) on vs off: ${rounds} alternating rounds of ${roundS} s at c=64 with ${tool}`);
+    // Rounds of 2 s on this VM move by ±30% between neighbours in time, so the result is the median of
+    // per-round on/off ratios over many short rounds, the order alternating so neither side always goes first.
+    const rounds = opts.rounds ?? (opts.quick ? 3 : 9);
+    const roundS = Math.max(1, Math.round(durationS / 2.5));
+    log(`metrics + audit (file, bodies) on vs off: ${rounds} paired rounds of ${roundS} s at c=64 with ${tool}`);
     await load(off.port, 64, warmupS);
     await load(on.port, 64, warmupS);
     const offRounds: Round[] = [];
     const onRounds: Round[] = [];
     for (let i = 0; i < rounds; i++) {
-      offRounds.push(await measured(off, () => load(off.port, 64, roundS)));
-      onRounds.push(await measured(on, () => load(on.port, 64, roundS)));
+      if (i % 2 === 0) {
+        offRounds.push(await measured(off, () => load(off.port, 64, roundS)));
+        onRounds.push(await measured(on, () => load(on.port, 64, roundS)));
+      } else {
+        onRounds.push(await measured(on, () => load(on.port, 64, roundS)));
+        offRounds.push(await measured(off, () => load(off.port, 64, roundS)));
+      }
     }
+    const pairedChange = medianOf(onRounds.map((r, i) => ((r.load.rps - offRounds[i].load.rps) / offRounds[i].load.rps) * 100));
     const offRuns = offRounds.map((r) => r.load);
     const onRuns = onRounds.map((r) => r.load);
     const offRun = median(offRuns);
@@ -135,7 +145,9 @@ export async function runObservabilityBench(opts: ObservabilityBenchOptions = {}
     const offCpu = medianOf(offRounds.map((r) => r.cpuUsPerRequest));
     const onCpu = medianOf(onRounds.map((r) => r.cpuUsPerRequest));
     const overhead = {
-      rps_change_pct: Number((((onRun.rps - offRun.rps) / offRun.rps) * 100).toFixed(1)),
+      /** Median over rounds of (on − off) / off, each round's pair measured back to back. */
+      rps_change_pct: Number((pairedChange ?? 0).toFixed(1)),
+      median_rps_change_pct: Number((((onRun.rps - offRun.rps) / offRun.rps) * 100).toFixed(1)),
       p50_added_us: onRun.p50_us - offRun.p50_us,
       p99_added_us: onRun.p99_us - offRun.p99_us,
       cpu_us_per_request: { off: offCpu, on: onCpu },
@@ -143,7 +155,7 @@ export async function runObservabilityBench(opts: ObservabilityBenchOptions = {}
       cpu_per_request_change_pct: offCpu && onCpu ? Number((((onCpu - offCpu) / offCpu) * 100).toFixed(1)) : undefined,
     };
     log(`    off: ${Math.round(offRun.rps)} rps p50 ${offRun.p50_us} µs p99 ${offRun.p99_us} µs (rounds: ${offRuns.map((r) => Math.round(r.rps)).join(', ')})`);
-    log(`    on:  ${Math.round(onRun.rps)} rps p50 ${onRun.p50_us} µs p99 ${onRun.p99_us} µs (rounds: ${onRuns.map((r) => Math.round(r.rps)).join(', ')}; ${overhead.rps_change_pct}% rps)`);
+    log(`    on:  ${Math.round(onRun.rps)} rps p50 ${onRun.p50_us} µs p99 ${onRun.p99_us} µs (rounds: ${onRuns.map((r) => Math.round(r.rps)).join(", ")}; paired median ${overhead.rps_change_pct}% rps)`);
     log(`    gateway CPU per request: off ${offCpu ?? '?'} µs, on ${onCpu ?? '?'} µs (${overhead.cpu_per_request_change_pct ?? '?'}%)`);
 
     // Every 2xx the "on" gateway gave (warm-up included) must be in its audit files after a SIGTERM.

@@ -6,6 +6,8 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { AuditConfig } from './config.js';
 import { peekObservations, type GuardVerdict } from '../pipeline/observations.js';
 import type { ReassembledResponse } from './stream-reassembly.js';
+import { isJson } from '../shared/json-validate.js';
+import type { AuditBatchWriter } from './audit-batch-writer.js';
 
 export interface AuditRecord {
   /** Schema version of this record. */
@@ -66,6 +68,19 @@ const orNull = (text: string | undefined): string => (text === undefined ? 'null
 /** Finite numbers as JSON; anything else (undefined, NaN) as null. */
 const numberOrNull = (n: number | undefined): string => (n !== undefined && Number.isFinite(n) ? String(n) : 'null');
 
+/**
+ * Milliseconds rounded to the µs, as JSON. Formatted by hand: String() of an arbitrary double finds its
+ * shortest form, which costs more than the rest of a number field.
+ */
+export function msText(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return 'null';
+  const us = Math.round(n * 1000);
+  if (!Number.isSafeInteger(us)) return String(n);
+  const abs = us < 0 ? -us : us;
+  const frac = abs % 1000;
+  return `${us < 0 ? '-' : ''}${(abs - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+
 let cachedSecond = -1;
 let cachedPrefix = '';
 /** Date#toISOString for epoch ms, with the part up to the second computed once per second. */
@@ -79,43 +94,41 @@ export function isoTime(epochMs: number): string {
   return `${cachedPrefix}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
-/** JSON text of a body for embedding in a JSONL line: valid JSON, never a raw newline. */
-function oneLine(jsonText: string): string {
-  // Inside JSON strings newlines are always escaped, so any raw CR/LF is whitespace between tokens.
-  return jsonText.includes('\n') || jsonText.includes('\r') ? jsonText.replace(/[\r\n]/g, ' ') : jsonText;
-}
-
-/** A JSON body as JSON text: kept as sent when it parses, else recorded as a string. */
-function bodyText(body: Buffer | string | undefined): string {
-  if (body === undefined || body.length === 0) return 'null';
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  try {
-    JSON.parse(text);
-    return oneLine(text);
-  } catch {
-    return JSON.stringify(text);
+/** A body that should be JSON: embedded as it is when it is, else recorded as a JSON string. */
+function writeBody(out: AuditBatchWriter, body: Buffer | string | undefined): void {
+  if (body === undefined || body.length === 0) {
+    out.text('null');
+    return;
   }
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  if (isJson(bytes)) out.json(bytes);
+  else out.text(JSON.stringify(typeof body === 'string' ? body : body.toString('utf8')));
 }
 
-function requestBodyText(ctx: RequestContext): string {
+function writeRequestBody(out: AuditBatchWriter, ctx: RequestContext): void {
   // The raw body parsed into ctx.json, so it is valid JSON; re-serialise only when a stage changed it (e.g. redaction).
-  if (!ctx.bodyChanged && ctx.rawBody.length > 0 && Object.keys(ctx.json).length > 0) return oneLine(ctx.rawBody.toString('utf8'));
-  return JSON.stringify(ctx.json ?? null);
+  if (!ctx.bodyChanged && ctx.rawBody.length > 0 && Object.keys(ctx.json).length > 0) out.json(ctx.rawBody);
+  else out.text(JSON.stringify(ctx.json ?? null));
 }
 
-function responseBodyText(ctx: RequestContext, streamed: ReassembledResponse | undefined): string {
+function writeResponseBody(out: AuditBatchWriter, ctx: RequestContext, streamed: ReassembledResponse | undefined): void {
   // A stage answered by itself (e.g. a guard's refusal): that answer is what the client got.
-  if (ctx.syntheticResponse) return bodyText(ctx.syntheticResponse.body);
-  if (ctx.stream) return streamed ? JSON.stringify(streamed) : 'null';
-  return bodyText(ctx.result.responseBody);
+  if (ctx.syntheticResponse) writeBody(out, ctx.syntheticResponse.body);
+  else if (ctx.stream) out.text(streamed ? JSON.stringify(streamed) : 'null');
+  else writeBody(out, ctx.result.responseBody);
 }
 
 /**
- * The audit record of a finished request as one JSON line (no trailing newline). Serialised here, in
- * the server thread, so the main thread only moves strings; bodies are embedded as the JSON text they
- * already are instead of being parsed and re-serialised.
+ * Writes the audit record of a finished request as one JSON line. Built here, in the server thread,
+ * so the main thread only moves bytes; bodies are embedded as the JSON bytes they already are instead
+ * of being parsed and re-serialised.
  */
-export function serializeAuditRecord(ctx: RequestContext, withBodies: boolean, streamed: ReassembledResponse | undefined): string {
+export function writeAuditRecord(
+  out: AuditBatchWriter,
+  ctx: RequestContext,
+  withBodies: boolean,
+  streamed: ReassembledResponse | undefined,
+): void {
   const r = ctx.result;
   const d = ctx.deployment;
   const observed = peekObservations(ctx);
@@ -123,23 +136,28 @@ export function serializeAuditRecord(ctx: RequestContext, withBodies: boolean, s
   const usage = r.usage;
   // Written out by hand: JSON.stringify of the equivalent object costs twice as much, and this runs per request.
   // Field order and types are those of AuditRecord; test/unit/observability-stages.test.ts parses it back.
-  const head =
+  out.text(
     `{"v":1,"record_id":"${randomUUID()}","time":"${isoTime(ctx.receivedAtEpochMs)}","request_id":${q(ctx.id)},` +
-    `"key":${ctx.key ? `{"id":${q(ctx.key.id)},"name":${q(ctx.key.name)}}` : 'null'},` +
-    `"client_ip":${q(ctx.head.remoteAddress)},"user_agent":${orNull(ctx.head.headers['user-agent'])},` +
-    `"method":${q(ctx.head.method)},"path":${q(ctx.head.path)},"operation":${q(ctx.operation)},"model":${q(ctx.model)},` +
-    `"deployment":${d ? `{"name":${q(d.name)},"provider":${q(d.provider.name)},"upstream_model":${q(d.upstreamModel)}}` : 'null'},` +
-    `"response_model":${orNull(r.responseModel)},"stream":${ctx.stream},"attempts":${r.attempts},"status":${r.status},` +
-    `"outcome":${q(r.outcome)},"error":${r.error ? q({ type: r.error.type, code: r.error.code, message: r.error.message }) : 'null'},` +
-    `"ttft_ms":${numberOrNull(r.ttftMs)},"duration_ms":${numberOrNull(r.durationMs)},"upstream_ms":${numberOrNull(r.upstreamMs)},` +
-    `"usage":${
-      usage
-        ? `{"prompt_tokens":${usage.promptTokens},"completion_tokens":${usage.completionTokens},"total_tokens":${usage.totalTokens},"cached_tokens":${usage.cachedTokens}}`
-        : 'null'
-    },` +
-    `"cost_usd":${numberOrNull(observed?.costUsd)},"guard_verdicts":${observed && observed.guardVerdicts.length > 0 ? q(observed.guardVerdicts) : '[]'},` +
-    `"bodies":${withBodies}`;
-  const request = withBodies ? requestBodyText(ctx) : 'null';
-  const response = withBodies ? responseBodyText(ctx, streamed) : 'null';
-  return `${head},"request_body":${request},"response_body":${response}}`;
+      `"key":${ctx.key ? `{"id":${q(ctx.key.id)},"name":${q(ctx.key.name)}}` : 'null'},` +
+      `"client_ip":${q(ctx.head.remoteAddress)},"user_agent":${orNull(ctx.head.headers['user-agent'])},` +
+      `"method":${q(ctx.head.method)},"path":${q(ctx.head.path)},"operation":${q(ctx.operation)},"model":${q(ctx.model)},` +
+      `"deployment":${d ? `{"name":${q(d.name)},"provider":${q(d.provider.name)},"upstream_model":${q(d.upstreamModel)}}` : 'null'},` +
+      `"response_model":${orNull(r.responseModel)},"stream":${ctx.stream},"attempts":${r.attempts},"status":${r.status},` +
+      `"outcome":${q(r.outcome)},"error":${r.error ? q({ type: r.error.type, code: r.error.code, message: r.error.message }) : 'null'},` +
+      `"ttft_ms":${msText(r.ttftMs)},"duration_ms":${msText(r.durationMs)},"upstream_ms":${msText(r.upstreamMs)},` +
+      `"usage":${
+        usage
+          ? `{"prompt_tokens":${usage.promptTokens},"completion_tokens":${usage.completionTokens},"total_tokens":${usage.totalTokens},"cached_tokens":${usage.cachedTokens}}`
+          : 'null'
+      },` +
+      `"cost_usd":${numberOrNull(observed?.costUsd)},"guard_verdicts":${observed && observed.guardVerdicts.length > 0 ? q(observed.guardVerdicts) : '[]'},` +
+      `"bodies":${withBodies},"request_body":`,
+  );
+  if (withBodies) writeRequestBody(out, ctx);
+  else out.text('null');
+  out.text(',"response_body":');
+  if (withBodies) writeResponseBody(out, ctx, streamed);
+  else out.text('null');
+  out.text('}');
+  out.endLine();
 }

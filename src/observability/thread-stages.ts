@@ -9,8 +9,9 @@ import { GatewayError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { AccessLog, applyLogLevel } from './access-log.js';
 import { isBackpressured } from './audit-dispatcher.js';
-import { BodyPolicy, serializeAuditRecord } from './audit-record.js';
-import { toBatch, type AuditBatch } from './audit-sink.js';
+import { AuditBatchWriter } from './audit-batch-writer.js';
+import { BodyPolicy, writeAuditRecord } from './audit-record.js';
+import type { AuditBatch } from './audit-sink.js';
 import { ThreadMetrics } from './metrics.js';
 import { StreamReassembler } from './stream-reassembly.js';
 import { noteCost, peekObservations } from '../pipeline/observations.js';
@@ -41,7 +42,7 @@ interface RecorderState {
  * delay adds to the kill -9 window (docs/observability.md).
  */
 export class AuditForwarder {
-  private batch: string[] = [];
+  readonly writer = new AuditBatchWriter();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -50,9 +51,9 @@ export class AuditForwarder {
     private readonly maxBatch = 512,
   ) {}
 
-  push(record: string): void {
-    this.batch.push(record);
-    if (this.batch.length >= this.maxBatch) this.flush();
+  /** Call after writing a record to `writer`. */
+  written(): void {
+    if (this.writer.count >= this.maxBatch) this.flush();
     else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.batchMs);
   }
 
@@ -61,10 +62,8 @@ export class AuditForwarder {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.batch.length === 0) return;
-    const lines = this.batch;
-    this.batch = [];
-    this.send(toBatch(lines));
+    if (this.writer.count === 0) return;
+    this.send(this.writer.take());
   }
 }
 
@@ -79,7 +78,7 @@ export function startThreadObservability(config: SwitchyardConfig, shared: Obser
   const metrics = config.metrics.enabled ? new ThreadMetrics(config.metrics, `thread-${host.threadIndex}`) : undefined;
   if (metrics) host.on(metricsMessage, () => metrics.toJSON());
   const batchMs = Math.min(10, config.audit.sinks.file.fsync_ms);
-  const audit = config.audit.enabled ? new AuditForwarder((batch) => host.send(auditMessage, batch), batchMs) : undefined;
+  const audit = config.audit.enabled ? new AuditForwarder((batch) => host.send(auditMessage, batch, [batch.data.buffer as ArrayBuffer]), batchMs) : undefined;
   const bodies = new BodyPolicy(config.audit);
   const accessLog = config.logging.access_log ? new AccessLog(config.logging.level, resolveLogFile(config)) : undefined;
   const prices = new PriceTable(config.prices ?? {});
@@ -113,7 +112,8 @@ export function startThreadObservability(config: SwitchyardConfig, shared: Obser
     if (audit) {
       const state = ctx.state.get(recorderStateKey) as RecorderState | undefined;
       const withBodies = state ? state.bodies : bodies.recordsBodies(ctx);
-      audit.push(serializeAuditRecord(ctx, withBodies, state?.reassembler?.result()));
+      writeAuditRecord(audit.writer, ctx, withBodies, state?.reassembler?.result());
+      audit.written();
     }
   };
 

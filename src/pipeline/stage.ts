@@ -50,7 +50,8 @@ export interface ThreadHost {
   readonly threadIndex: number;
   readonly threadCount: number;
   /** Sends a message to the main thread. */
-  send(type: string, payload: unknown): void;
+  /** `transfer`: ArrayBuffers handed over instead of copied (unusable here afterwards). */
+  send(type: string, payload: unknown, transfer?: ArrayBuffer[]): void;
   /** Handles a message (or request) from the main thread; a returned value answers a request. */
   on(type: string, handler: (payload: unknown) => unknown | Promise<unknown>): void;
 }

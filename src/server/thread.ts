@@ -18,13 +18,13 @@ function requireParentPort(): NonNullable<typeof parentPort> {
 const port = requireParentPort();
 const data = workerData as ThreadData;
 const features = createFeatures();
-const post = (message: FromThread) => port.postMessage(message);
+const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
 const handlers = new Map<string, (payload: unknown) => unknown>();
 const host: ThreadHost = {
   threadIndex: data.threadIndex,
   threadCount: data.threadCount,
-  send: (type, payload) => post({ t: 'msg', type, payload }),
+  send: (type, payload, transfer) => post({ t: 'msg', type, payload }, transfer),
   on: (type, handler) => void handlers.set(type, handler),
 };
 

@@ -1,0 +1,69 @@
+// Builds a batch of audit JSON lines straight into bytes. Bodies arrive as bytes and leave as bytes:
+// decoding them to strings, joining and encoding again cost more than the rest of the record.
+import type { AuditBatch } from './audit-sink.js';
+
+/** Buffer#write without its argument checks (a Node.js Buffer method since v0.x, untyped). */
+type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+
+export class AuditBatchWriter {
+  private buf: Buffer;
+  private used = 0;
+  private lines = 0;
+
+  constructor(private readonly initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  }
+
+  /** Records written since the last take(). */
+  get count(): number {
+    return this.lines;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.used + bytes) size *= 2;
+    const bigger = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(bigger, 0, 0, this.used);
+    this.buf = bigger;
+  }
+
+  /** JSON text as UTF-8; the caller guarantees it holds no raw newline. */
+  text(s: string): void {
+    this.reserve(s.length * 3);
+    this.used += (this.buf as Utf8Writable).utf8Write(s, this.used);
+  }
+
+  /**
+   * A JSON text given as bytes (already known to be valid). Raw CR/LF can only be whitespace between
+   * tokens (inside strings they are escaped), so they become spaces to keep the record on one line.
+   */
+  json(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    const start = this.used;
+    this.buf.set(bytes, start);
+    this.used += bytes.length;
+    const written = this.buf.subarray(start, this.used);
+    for (let at = written.indexOf(LF); at !== -1; at = written.indexOf(LF, at + 1)) written[at] = SPACE;
+    for (let at = written.indexOf(CR); at !== -1; at = written.indexOf(CR, at + 1)) written[at] = SPACE;
+  }
+
+  endLine(): void {
+    this.reserve(1);
+    this.buf[this.used++] = LF;
+    this.lines++;
+  }
+
+  /** The lines written so far as a batch in an ArrayBuffer of its own (transferable); the writer starts over. */
+  take(): AuditBatch {
+    const batch = { count: this.lines, data: new Uint8Array(this.buf.subarray(0, this.used)) };
+    this.used = 0;
+    this.lines = 0;
+    if (this.buf.length > this.initialBytes * 16) this.buf = Buffer.allocUnsafeSlow(this.initialBytes);
+    return batch;
+  }
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AuditBatchWriter } from '../../src/observability/audit-batch-writer.js';
+import { msText } from '../../src/observability/audit-record.js';
+import { batchLines } from '../../src/observability/audit-sink.js';
+
+describe('AuditBatchWriter', () => {
+  test('lines of text and JSON bytes survive growth past the first buffer, newlines in bodies become spaces', () => {
+    const writer = new AuditBatchWriter(64);
+    const expected: unknown[] = [];
+    for (let i = 0; i < 50; i++) {
+      const body = { i, text: 'zażółć ✓ '.repeat(i % 7), list: [1, 2, 3] };
+      writer.text(`{"n":${i},"body":`);
+      writer.json(Buffer.from(JSON.stringify(body, null, i % 2 === 0 ? 2 : undefined).replace(/\n/g, '\r\n')));
+      writer.text('}');
+      writer.endLine();
+      expected.push({ n: i, body });
+    }
+    assert.equal(writer.count, 50);
+    const batch = writer.take();
+    assert.equal(batch.count, 50);
+    const lines = batchLines(batch);
+    assert.equal(lines.length, 50);
+    assert.deepEqual(lines.map((l) => JSON.parse(l)), expected);
+    assert.equal(writer.count, 0);
+  });
+
+  test('take() hands out a copy: writing on does not change a batch already taken', () => {
+    const writer = new AuditBatchWriter(64);
+    writer.text('{"a":1}');
+    writer.endLine();
+    const first = writer.take();
+    writer.text('{"b":2}');
+    writer.endLine();
+    assert.deepEqual(batchLines(first), ['{"a":1}']);
+    assert.deepEqual(batchLines(writer.take()), ['{"b":2}']);
+  });
+});
+
+describe('msText', () => {
+  test('milliseconds rounded to the µs, as JSON numbers equal to the rounded value', () => {
+    for (const [n, text] of [
+      [1.2345678, '1.235'], [0, '0.000'], [0.0004, '0.000'], [12, '12.000'], [3.05, '3.050'], [1234567.8915, '1234567.892'], [-2.5, '-2.500'],
+    ] as const) {
+      assert.equal(msText(n), text);
+      assert.equal(JSON.parse(msText(n)), Math.round(n * 1000) / 1000);
+    }
+    assert.equal(msText(undefined), 'null');
+    assert.equal(msText(Number.NaN), 'null');
+  });
+});
