@@ -27,19 +27,46 @@ function valueAfterKey(body: Buffer, i: number): number {
   return skipWhitespace(body, i + 1);
 }
 
+const promptKey = Buffer.from('"prompt_tokens"');
+const completionKey = Buffer.from('"completion_tokens"');
+const totalKey = Buffer.from('"total_tokens"');
+const cachedKey = Buffer.from('"cached_tokens"');
+
+/** The non-negative integer value of the first `key` in body[from, end), or undefined. */
+function intField(body: Buffer, key: Buffer, from: number, end: number): number | undefined {
+  const at = body.indexOf(key, from);
+  if (at === -1 || at >= end) return undefined;
+  let i = valueAfterKey(body, at + key.length);
+  if (i === -1) return undefined;
+  let value = 0;
+  const start = i;
+  for (; i < end; i++) {
+    const c = body[i];
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+  }
+  return i === start ? undefined : value;
+}
+
 /**
  * Usage of a non-stream body: the last "usage" key holding an object. Searched in the bytes from
- * the end (it is near the end of OpenAI bodies), so large bodies (embeddings) are not decoded.
+ * the end (it is near the end of OpenAI bodies), and its counts read in place: decoding and
+ * JSON.parse of the usage object cost three times as much.
  */
 export function usageFromBody(body: Buffer): TokenUsage | undefined {
   for (let at = body.lastIndexOf(usageKeyBytes); at !== -1; at = at > 0 ? body.lastIndexOf(usageKeyBytes, at - 1) : -1) {
     const open = valueAfterKey(body, at + usageKeyBytes.length);
     if (open === -1 || body[open] !== 0x7b) continue;
-    try {
-      return usageFromJson(JSON.parse(body.toString('utf8', open, skipValue(body, open))));
-    } catch {
-      return undefined;
-    }
+    const end = skipValue(body, open);
+    if (body[end - 1] !== 0x7d) return undefined; // cut off
+    const prompt = intField(body, promptKey, open, end) ?? 0;
+    const completion = intField(body, completionKey, open, end) ?? 0;
+    return {
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: intField(body, totalKey, open, end) ?? prompt + completion,
+      cachedTokens: intField(body, cachedKey, open, end) ?? 0,
+    };
   }
   return undefined;
 }

@@ -66,6 +66,18 @@ describe('usageFromBody', () => {
     assert.equal(usageFromBody(Buffer.from(body))?.promptTokens, 5);
   });
 
+  test('pretty-printed usage with details objects: counts read from the right keys', () => {
+    const usage = {
+      completion_tokens_details: { reasoning_tokens: 7 },
+      prompt_tokens_details: { cached_tokens: 128, audio_tokens: 0 },
+      prompt_tokens: 1234,
+      completion_tokens: 56,
+      total_tokens: 1290,
+    };
+    const body = JSON.stringify({ id: 'x', choices: [{ message: { content: '"usage": {"prompt_tokens": 9}' } }], usage }, null, 2);
+    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 1234, completionTokens: 56, totalTokens: 1290, cachedTokens: 128 });
+  });
+
   test('no usage, usage null, or a cut-off body: undefined', () => {
     assert.equal(usageFromBody(Buffer.from('{"choices":[]}')), undefined);
     assert.equal(usageFromBody(Buffer.from('{"choices":[],"usage":null}')), undefined);
