@@ -14,6 +14,7 @@ import { repoRoot, startGateway, startNginx, startSimulator, type Target } from 
 import { runSequential } from './scenarios/latency.js';
 import { runStreaming } from './scenarios/streaming.js';
 import { runSweep } from './scenarios/throughput.js';
+import { runRatioRounds } from './scenarios/ratio-rounds.js';
 
 const usage = `npm run bench -- [options]
   --only SUITES        core (default), limits, observability, guards, all; comma-separated
@@ -22,6 +23,7 @@ const usage = `npm run bench -- [options]
   --concurrency LIST   sweep concurrencies (default 1,8,64,256)
   --tool T             wrk | autocannon | both (default wrk when /usr/bin/wrk exists)
   --requests N         sequential c=1 requests per target (default 5000)
+  --rounds N           (a2) paired throughput rounds at c=64 (default 7, 3 with --quick; 0 skips)
   --no-nginx           skip the nginx row
   --feature-defaults   leave audit at its default instead of switching it off
   --quick              short cells, fewer samples (a smoke run)
@@ -32,6 +34,7 @@ const usage = `npm run bench -- [options]
 const { values } = parseArgs({
   options: {
     only: { type: 'string', default: 'core' },
+    rounds: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
     concurrency: { type: 'string', default: '1,8,64,256' },
@@ -104,6 +107,11 @@ async function runCore(): Promise<Record<string, unknown>> {
     for (const tool of tools) {
       log(`\n(a) concurrency sweep with ${tool}: ${durationS} s per cell after ${warmupS} s warm-up`);
       results.sweep[tool] = await runSweep(targets, { concurrencies, durationS, warmupS, tool, scriptDir: workDir, log });
+    }
+    const rounds = Number(values.rounds ?? (quick ? 3 : 7));
+    if (rounds > 0) {
+      log(`\n(a2) throughput ratio rounds at c=64: ${rounds} rounds of 3 s per target, order rotating`);
+      results.ratioRounds = await runRatioRounds(targets, { rounds, durationS: 3, connections: 64, tool: tools[0], scriptDir: workDir, log });
     }
     log(`\n(b) sequential latency: ${sequentialRequests} requests per target at c=1`);
     results.sequential = await runSequential(targets, { requests: sequentialRequests, warmup: 500, blockSize: 250 });
