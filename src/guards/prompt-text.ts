@@ -12,12 +12,14 @@ export interface TextLocation {
   index: number;
   /** Content part index, or -1 when content is a string. */
   part: number;
+  /** Set for an assistant message's tool call: its index in tool_calls (the text is its arguments). */
+  toolCall?: number;
 }
 
 export interface PromptText {
   locations: TextLocation[];
   texts: string[];
-  /** Text that counts as tokens but is not scanned: names, tool calls, tool definitions. */
+  /** Text that counts as tokens but is not scanned: names, tool names, tool definitions. */
   countOnly: string[];
   /** Tokens that are not text: message framing, images, audio, files, token-array inputs. */
   fixedTokens: number;
@@ -83,11 +85,16 @@ function addMessages(out: PromptText, messages: unknown[], media: MediaTokenDefa
       content.forEach((part, p) => addContentPart(out, part, { role, field: 'messages', index, part: p }, media));
     }
     if (Array.isArray(message.tool_calls)) {
-      for (const call of message.tool_calls) {
+      message.tool_calls.forEach((call: unknown, toolCall: number) => {
         const fn = isRecord(call) && isRecord(call.function) ? call.function : undefined;
         if (fn && typeof fn.name === 'string') out.countOnly.push(fn.name);
-        if (fn && typeof fn.arguments === 'string') out.countOnly.push(fn.arguments);
-      }
+        // Arguments are JSON text written by the model from earlier turns: they carry the same data
+        // as messages do (an email to look up, an account number), so they are scanned and redacted.
+        if (fn && typeof fn.arguments === 'string') {
+          out.locations.push({ role, field: 'messages', index, part: -1, toolCall });
+          out.texts.push(fn.arguments);
+        }
+      });
     }
   });
   out.fixedTokens += tokensReplyPriming;
@@ -133,7 +140,9 @@ export function writeText(body: Record<string, unknown>, location: TextLocation,
     return;
   }
   const message = (body.messages as Array<Record<string, unknown>>)[location.index]!;
-  if (location.part < 0) message.content = text;
+  if (location.toolCall !== undefined) {
+    ((message.tool_calls as Array<Record<string, unknown>>)[location.toolCall]!.function as Record<string, unknown>).arguments = text;
+  } else if (location.part < 0) message.content = text;
   else ((message.content as unknown[])[location.part] as Record<string, unknown>).text = text;
 }
 

@@ -26,6 +26,8 @@ class ChoiceText {
   private reported = false;
   stopped = false;
   finished = false;
+  /** Per tool-call index: pseudonyms restored in its streamed arguments (output guards scan content only). */
+  private readonly toolCalls = new Map<number, PlaceholderRestorer>();
 
   constructor(private readonly options: GuardResponseOptions) {
     this.windows = options.outputGuards.map((g) => new OutputGuardWindow(g));
@@ -46,6 +48,37 @@ class ChoiceText {
     return out;
   }
 
+  /** Streamed tool-call deltas with pseudonyms restored in their arguments; the same array when nothing changed. */
+  pushToolCalls(calls: unknown[]): unknown[] {
+    if (this.options.pseudonyms.size === 0) return calls;
+    let changed = false;
+    const out = calls.map((call) => {
+      if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') return call;
+      const index = typeof call.index === 'number' ? call.index : 0;
+      let restorer = this.toolCalls.get(index);
+      if (!restorer) {
+        restorer = new PlaceholderRestorer(this.options.pseudonyms);
+        this.toolCalls.set(index, restorer);
+      }
+      const args = restorer.push(call.function.arguments);
+      if (args === call.function.arguments) return call;
+      changed = true;
+      return { ...call, function: { ...call.function, arguments: args } };
+    });
+    return changed ? out : calls;
+  }
+
+  /** Argument text still held back (a possible placeholder at a chunk's end), as tool-call deltas. */
+  endToolCalls(): Json[] {
+    const out: Json[] = [];
+    for (const [index, restorer] of this.toolCalls) {
+      const rest = restorer.end();
+      if (rest !== '') out.push({ index, function: { arguments: rest } });
+    }
+    this.toolCalls.clear();
+    return out;
+  }
+
   private afterStages(): void {
     this.stopped = this.stages.some((s) => s.stopped);
     if (this.reported || !this.options.onTrigger) return;
@@ -56,6 +89,21 @@ class ChoiceText {
       this.options.onTrigger(guard.name, guard.action);
     }
   }
+}
+
+/** Whole tool calls (non-streamed) with pseudonyms restored in their arguments; the same array when unchanged. */
+function restoreToolCallArguments(calls: unknown[], pseudonyms: ReadonlyMap<string, string>): unknown[] {
+  if (pseudonyms.size === 0) return calls;
+  const restorer = new PlaceholderRestorer(pseudonyms);
+  let changed = false;
+  const out = calls.map((call) => {
+    if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') return call;
+    const args = restorer.restore(call.function.arguments);
+    if (args === call.function.arguments) return call;
+    changed = true;
+    return { ...call, function: { ...call.function, arguments: args } };
+  });
+  return changed ? out : calls;
 }
 
 export function createGuardResponseFilter(options: GuardResponseOptions): ResponseFilter | undefined {
@@ -78,11 +126,13 @@ export function createGuardResponseFilter(options: GuardResponseOptions): Respon
     for (const [index, text] of choices) {
       if (text.finished || text.stopped) continue;
       const rest = text.end();
+      const calls = text.endToolCalls();
       text.finished = true;
-      if (rest === '' && !text.stopped) continue;
+      if (rest === '' && calls.length === 0 && !text.stopped) continue;
+      const delta: Json = calls.length > 0 ? { content: rest, tool_calls: calls } : { content: rest };
       const json: Json = {
         ...(template ?? { object: 'chat.completion.chunk' }),
-        choices: [{ index, delta: { content: rest }, finish_reason: text.stopped ? 'content_filter' : null }],
+        choices: [{ index, delta, finish_reason: text.stopped ? 'content_filter' : null }],
       };
       out.push({ json, data: JSON.stringify(json) });
     }
@@ -115,18 +165,23 @@ export function createGuardResponseFilter(options: GuardResponseOptions): Respon
         const delta = isRecord(choice.delta) ? choice.delta : {};
         const content = delta.content;
         let released = typeof content === 'string' ? text.push(content) : undefined;
+        const calls = Array.isArray(delta.tool_calls) ? delta.tool_calls : undefined;
+        let restoredCalls = calls ? text.pushToolCalls(calls) : undefined;
         let finish = choice.finish_reason;
         if (finish != null && !text.stopped) {
           released = (released ?? '') + text.end();
+          const held = text.endToolCalls();
+          if (held.length > 0) restoredCalls = [...(restoredCalls ?? []), ...held];
           text.finished = true;
         }
         if (text.stopped) finish = 'content_filter';
-        if (released === content && finish === choice.finish_reason) {
+        if (released === content && restoredCalls === calls && finish === choice.finish_reason) {
           kept.push(choice);
           continue;
         }
         changed = true;
-        const { content: _c, ...otherDelta } = delta;
+        const { content: _c, tool_calls: _t, ...otherDelta } = delta;
+        if (restoredCalls !== undefined) otherDelta.tool_calls = restoredCalls;
         // Drop a choice that only carried text which is now held back.
         if (released === '' && finish == null && Object.keys(otherDelta).length === 0) continue;
         const newDelta = released === undefined ? otherDelta : { ...otherDelta, content: released };
@@ -147,14 +202,22 @@ export function createGuardResponseFilter(options: GuardResponseOptions): Respon
       if (!Array.isArray(list)) return;
       let changed = false;
       const next = list.map((choice: unknown) => {
-        if (!isRecord(choice) || !isRecord(choice.message) || typeof choice.message.content !== 'string') return choice;
+        if (!isRecord(choice) || !isRecord(choice.message)) return choice;
+        const message = choice.message;
+        const calls = Array.isArray(message.tool_calls) ? message.tool_calls : undefined;
+        const restoredCalls = calls ? restoreToolCallArguments(calls, options.pseudonyms) : undefined;
+        if (typeof message.content !== 'string') {
+          if (restoredCalls === calls) return choice;
+          changed = true;
+          return { ...choice, message: { ...message, tool_calls: restoredCalls } };
+        }
         const text = new ChoiceText(options);
-        const content = text.push(choice.message.content) + text.end();
-        if (content === choice.message.content && !text.stopped) return choice;
+        const content = text.push(message.content) + text.end();
+        if (content === message.content && restoredCalls === calls && !text.stopped) return choice;
         changed = true;
         return {
           ...choice,
-          message: { ...choice.message, content },
+          message: restoredCalls === calls ? { ...message, content } : { ...message, content, tool_calls: restoredCalls },
           finish_reason: text.stopped ? 'content_filter' : choice.finish_reason,
         };
       });

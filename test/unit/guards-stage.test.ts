@@ -150,6 +150,27 @@ test('PII is redacted in the body, the count is exact, and the response is resto
   assert.equal(state.outputTriggered?.guard, 'no-codenames');
 });
 
+test('PII in earlier tool-call arguments is redacted too, and restored in the answer', async () => {
+  const body = {
+    model: 'gpt-4o',
+    messages: [
+      { role: 'user', content: 'Mail the invoice to my colleague.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'send_mail', arguments: '{"to":"carol@example.com"}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'sent to carol@example.com' },
+    ],
+  };
+  const ctx = context('gpt-4o', body);
+  await stage.onRequest!(ctx);
+  assert.equal(ctx.bodyChanged, true);
+  assert.equal(body.messages[1]!.tool_calls![0]!.function.arguments, '{"to":"<EMAIL_1>"}');
+  assert.equal(body.messages[2]!.content, 'sent to <EMAIL_1>');
+  assert.equal(body.messages[1]!.tool_calls![0]!.function.name, 'send_mail');
+  const filter = stage.responseFilter!(ctx)!;
+  const answer = { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c2', type: 'function', function: { name: 'send_mail', arguments: '{"to":"<EMAIL_1>"}' } }] }, finish_reason: 'tool_calls' }] };
+  const out = filter.onBody!(answer) as { choices: Array<{ message: { tool_calls: Array<{ function: { arguments: string } }> } }> };
+  assert.equal(out.choices[0]!.message.tool_calls[0]!.function.arguments, '{"to":"carol@example.com"}');
+});
+
 test('PII in block mode refuses the request', async () => {
   const err = await refusal(context('gpt-4o', { messages: [{ role: 'user', content: 'my key is sk-proj-abcdefghijklmnopqrstuvwxyz0123' }] }));
   assert.equal(err.code, 'content_policy_violation');

@@ -165,10 +165,55 @@ test('several choices are guarded independently', () => {
   assert.equal(finishOf(out, 1), 'content_filter');
 });
 
-test('events without text (tool calls, role) pass unchanged', () => {
+test('events without text or placeholders (role, plain tool calls) pass unchanged', () => {
   const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
   const toolCall = chunk(undefined, null, 0, { tool_calls: [{ index: 0, function: { arguments: '{}' } }] });
   assert.equal(filter.onEvent!(toolCall), toolCall);
+});
+
+/** Streamed tool calls: the first chunk names the call, the arguments follow in the given pieces, per tool call index. */
+function toolCallStream(calls: Array<{ index: number; name: string; pieces: string[] }>): ChunkEvent[] {
+  const events: ChunkEvent[] = [chunk(undefined, null, 0, { role: 'assistant', content: null })];
+  for (const call of calls) {
+    events.push(chunk(undefined, null, 0, { tool_calls: [{ index: call.index, id: `call_${call.index}`, type: 'function', function: { name: call.name, arguments: '' } }] }));
+    for (const piece of call.pieces) events.push(chunk(undefined, null, 0, { tool_calls: [{ index: call.index, function: { arguments: piece } }] }));
+  }
+  return [...events, chunk(undefined, 'tool_calls'), usage, done];
+}
+
+/** The arguments a client accumulates per tool call index (as the SDKs do: concatenation). */
+function argumentsOf(events: ChunkEvent[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const e of events) {
+    const calls = ((choiceOf(e)?.delta as Json | undefined)?.tool_calls as Json[] | undefined) ?? [];
+    for (const call of calls) {
+      const args = (call.function as Json | undefined)?.arguments;
+      if (typeof args === 'string') out.set(call.index as number, (out.get(call.index as number) ?? '') + args);
+    }
+  }
+  return out;
+}
+
+test('placeholders in streamed tool-call arguments are restored whatever the chunk boundaries', () => {
+  const args = '{"to":"<EMAIL_1>","phone":"<PHONE_12>","note":"<b>"}';
+  const expected = '{"to":"bob@example.com","phone":"+1 415 555 2671","note":"<b>"}';
+  let cases = 0;
+  for (const pieces of splits(args)) {
+    const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
+    const out = run(filter, toolCallStream([{ index: 0, name: 'send_mail', pieces }, { index: 1, name: 'lookup', pieces: ['{"q":"<EMA', 'IL_1>"}'] }]));
+    const accumulated = argumentsOf(out);
+    assert.equal(accumulated.get(0), expected, JSON.stringify(pieces));
+    assert.equal(accumulated.get(1), '{"q":"bob@example.com"}');
+    assert.equal(finishOf(out), 'tool_calls');
+    cases++;
+  }
+  assert.ok(cases > 50);
+});
+
+test('tool-call arguments held back at a stream cut without a finish chunk are flushed at the end', () => {
+  const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
+  const out = run(filter, [chunk(undefined, null, 0, { tool_calls: [{ index: 2, function: { arguments: '{"to":"<EMAIL_' } }] })]);
+  assert.equal(argumentsOf(out).get(2), '{"to":"<EMAIL_');
 });
 
 test('non-streamed answers: restore, mask, stop', () => {
@@ -189,4 +234,27 @@ test('non-streamed answers: restore, mask, stop', () => {
   assert.equal(choices[1]!.message.content, 'ok then ');
   assert.equal(choices[1]!.finish_reason, 'content_filter');
   assert.equal(createGuardResponseFilter({ pseudonyms, outputGuards: [] })!.onBody!({ choices: [{ message: { content: 'nothing' } }] }), undefined);
+});
+
+test('non-streamed tool calls: placeholders restored in their arguments', () => {
+  const body = {
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'a', type: 'function', function: { name: 'send', arguments: '{"to":"<EMAIL_1>"}' } },
+            { id: 'b', type: 'function', function: { name: 'noop', arguments: '{}' } },
+          ],
+        },
+        finish_reason: 'tool_calls',
+      },
+    ],
+  };
+  const out = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!.onBody!(body) as Json;
+  const calls = (out.choices as Array<{ message: { tool_calls: Array<{ function: { arguments: string } }> } }>)[0]!.message.tool_calls;
+  assert.deepEqual(calls.map((c) => c.function.arguments), ['{"to":"bob@example.com"}', '{}']);
+  assert.equal(body.choices[0]!.message.tool_calls[0]!.function.arguments, '{"to":"<EMAIL_1>"}', 'the input is not mutated');
 });
