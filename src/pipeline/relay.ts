@@ -29,7 +29,7 @@ export class Relay implements UpstreamSink {
   private chunks: Buffer[] = [];
   private bodyBytes = 0;
   private paused = false;
-  /** Upstream headers worth relaying with an error status (retry-after). */
+  /** Upstream headers worth relaying with an error status (retry-after, retry-after-ms, x-should-retry). */
   private errorHeaders: Array<[string, string]> = [];
   private ended = false;
   private firstTokenSeen = false;
@@ -60,7 +60,7 @@ export class Relay implements UpstreamSink {
     if (head.contentType !== undefined) this.contentType = head.contentType;
     if (status >= 400) {
       this.mode = 'error';
-      if (head.retryAfter !== undefined) this.errorHeaders = [['retry-after', head.retryAfter]];
+      if (head.retryHeaders !== undefined) this.errorHeaders = head.retryHeaders;
     }
     else if (this.ctx.stream && this.contentType.startsWith('text/event-stream')) {
       this.mode = 'stream';

@@ -12,7 +12,8 @@ import type { ProviderConfig } from '../config/types.js';
 export interface UpstreamHead {
   status: number;
   contentType: string | undefined;
-  retryAfter: string | undefined;
+  /** On an error status: the headers that tell clients (the OpenAI SDKs) whether and when to retry. */
+  retryHeaders: Array<[string, string]> | undefined;
 }
 
 export interface UpstreamSink {
@@ -57,21 +58,25 @@ export function upstreamHeaders(
 }
 
 const contentTypeName = 'content-type';
-const retryAfterName = 'retry-after';
+/** Relayed with an error status; lower case, as compared. */
+const retryHeaderNames = ['retry-after', 'retry-after-ms', 'x-should-retry'];
 
-/** content-type and retry-after out of undici's raw [name, value, …] header buffers. */
+/** content-type, and on an error status the retry headers, out of undici's raw [name, value, …] header buffers. */
 export function readHead(status: number, raw: Buffer[]): UpstreamHead {
   let contentType: string | undefined;
-  let retryAfter: string | undefined;
+  let retryHeaders: Array<[string, string]> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i];
     if (name.length === 12 && contentType === undefined && name.toString('latin1').toLowerCase() === contentTypeName) {
       contentType = raw[i + 1].toString('latin1');
-    } else if (name.length === 11 && retryAfter === undefined && name.toString('latin1').toLowerCase() === retryAfterName) {
-      retryAfter = raw[i + 1].toString('latin1');
+    } else if (status >= 400 && (name.length === 11 || name.length === 14)) {
+      const lower = name.toString('latin1').toLowerCase();
+      if (retryHeaderNames.includes(lower) && !retryHeaders?.some(([seen]) => seen === lower)) {
+        (retryHeaders ??= []).push([lower, raw[i + 1].toString('latin1')]);
+      }
     }
   }
-  return { status, contentType, retryAfter };
+  return { status, contentType, retryHeaders };
 }
 
 function classify(err: Error & { code?: string }, provider: string, totalTimedOut: boolean): GatewayError {

@@ -61,7 +61,8 @@ function sendError(reply: Reply, family: Family, error: GatewayError): void {
 function faultError(status: number): GatewayError {
   return new GatewayError(status, `Simulated HTTP ${status} (simulator fault status-${status}).`, {
     code: 'simulated_fault',
-    headers: status === 429 || status === 503 ? { 'retry-after': '1' } : undefined,
+    // As OpenAI does: the SDKs read retry-after-ms before retry-after, and x-should-retry overrides their own choice.
+    headers: status === 429 || status === 503 ? { 'retry-after': '1', 'retry-after-ms': '1000', 'x-should-retry': 'true' } : undefined,
   });
 }
 

@@ -186,7 +186,7 @@ describe('upstream errors', () => {
     assert.match(raw.body.error.message, /Simulated HTTP 429/);
   });
 
-  test('upstream 429 Retry-After reaches the client', async () => {
+  test('upstream 429 retry headers (retry-after, retry-after-ms, x-should-retry) reach the client', async () => {
     const direct = await post(stack.simURL, '/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: user('hi') }), {
       'x-sim-fault': 'status-429',
     });
@@ -196,6 +196,8 @@ describe('upstream errors', () => {
     });
     assert.equal(raw.status, 429);
     assert.equal(raw.headers.get('retry-after'), '1', 'the gateway dropped the upstream retry-after header');
+    assert.equal(raw.headers.get('retry-after-ms'), '1000');
+    assert.equal(raw.headers.get('x-should-retry'), 'true');
   });
 
   test('upstream 500 is relayed as 500 with a normalised body (also for a stream request)', async () => {

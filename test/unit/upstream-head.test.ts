@@ -5,18 +5,27 @@ import { readHead } from '../../src/pipeline/upstream.js';
 const raw = (...pairs: string[]) => pairs.map((s) => Buffer.from(s, 'latin1'));
 
 describe('readHead', () => {
-  test('finds content-type and retry-after whatever their case and place', () => {
-    const head = readHead(429, raw('Date', 'x', 'Retry-After', '7', 'X-Other', 'y', 'Content-Type', 'application/json; charset=utf-8'));
-    assert.deepEqual(head, { status: 429, contentType: 'application/json; charset=utf-8', retryAfter: '7' });
+  test('an error status: content-type and the retry headers, whatever their case and place', () => {
+    const head = readHead(
+      429,
+      raw('Date', 'x', 'Retry-After', '7', 'X-Should-Retry', 'false', 'X-Other', 'y', 'Content-Type', 'application/json; charset=utf-8', 'retry-after-ms', '6500'),
+    );
+    assert.deepEqual(head, {
+      status: 429,
+      contentType: 'application/json; charset=utf-8',
+      retryHeaders: [['retry-after', '7'], ['x-should-retry', 'false'], ['retry-after-ms', '6500']],
+    });
   });
 
-  test('leaves what is absent undefined and keeps the first of a repeated header', () => {
-    assert.deepEqual(readHead(200, raw('content-length', '12')), { status: 200, contentType: undefined, retryAfter: undefined });
+  test('a success status reads no retry headers; a repeated header keeps its first value', () => {
+    assert.deepEqual(readHead(200, raw('content-length', '12', 'retry-after', '1')), { status: 200, contentType: undefined, retryHeaders: undefined });
     assert.equal(readHead(200, raw('content-type', 'text/event-stream', 'content-type', 'text/plain')).contentType, 'text/event-stream');
+    assert.deepEqual(readHead(503, raw('retry-after', '1', 'Retry-After', '2')).retryHeaders, [['retry-after', '1']]);
   });
 
-  test('a name of the right length but another spelling does not match', () => {
-    assert.equal(readHead(200, raw('content-typx', 'a', 'retry-aftex', 'b')).contentType, undefined);
-    assert.equal(readHead(200, raw('content-typx', 'a', 'retry-aftex', 'b')).retryAfter, undefined);
+  test('names of the right length but another spelling do not match', () => {
+    const head = readHead(500, raw('content-typx', 'a', 'retry-aftex', 'b', 'x-should-retrx', 'c'));
+    assert.equal(head.contentType, undefined);
+    assert.equal(head.retryHeaders, undefined);
   });
 });
