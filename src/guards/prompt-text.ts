@@ -120,7 +120,7 @@ function addStrings(out: PromptText, field: 'prompt' | 'input', value: unknown):
 
 export function extractPromptText(operation: Operation, body: Record<string, unknown>, media: MediaTokenDefaults): PromptText {
   const out: PromptText = { locations: [], texts: [], countOnly: [], fixedTokens: 0 };
-  if (operation === 'chat.completions') {
+  if (operation === 'chat.completions' || operation === 'chat.count_tokens') {
     if (Array.isArray(body.messages)) addMessages(out, body.messages, media);
     // Tool definitions are billed as text in a provider-internal format; their JSON is a close stand-in.
     if (Array.isArray(body.tools) && body.tools.length > 0) out.countOnly.push(JSON.stringify(body.tools));

@@ -73,11 +73,30 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
     }
   }
 
+  /** count_tokens: the exact count of the prompt as the client sent it; no guard runs, nothing is redacted. */
+  function countOnly(ctx: RequestContext, encoding: AnalyseTask['encoding']): Promise<void> | void {
+    if (encoding === null) return;
+    const prompt = extractPromptText(ctx.operation, ctx.json, config.tokenizer);
+    const task: AnalyseTask = {
+      kind: 'analyse',
+      countDeadlineEpochMs: Date.now() + Math.floor(runner.timeoutMs * 0.75),
+      encoding,
+      texts: prompt.texts,
+      countOnly: prompt.countOnly,
+      guards: [],
+      pii: null,
+    };
+    return guard(ctx, task, false).then((result) => {
+      if (result) ctx.promptTokens = { count: prompt.fixedTokens + result.tokens, exact: result.exact };
+    });
+  }
+
   return {
     name: 'guards',
 
     onRequest(ctx: RequestContext): Promise<void> | void {
       const selection = selector.select(ctx.model, ctx.deployment?.upstreamModel, ctx.key);
+      if (ctx.operation === 'chat.count_tokens') return countOnly(ctx, selection.encoding);
       const guardsNeeded = selection.prompt.length > 0 || selection.pii >= 0;
       if (!guardsNeeded && selection.encoding === null) {
         if (selection.output.length > 0) setState(ctx, emptyPseudonyms, selection.output, 0);

@@ -1,7 +1,7 @@
 // Server-thread stages: auth (virtual key → ctx.key) and admission (limits, budgets, x-ratelimit-* headers, reconciliation).
 import { GatewayError } from '../shared/errors.js';
 import { noteCost, noteRateLimitRejection } from '../pipeline/observations.js';
-import type { RequestContext } from '../pipeline/context.js';
+import { estimatePromptTokens, type RequestContext } from '../pipeline/context.js';
 import type { Stage } from '../pipeline/stage.js';
 import { hashKey, type KeyEntry } from './keys.js';
 import type { Admission, Charge, Limiter, QuotaView, Refusal, Subject } from './limiter.js';
@@ -170,8 +170,8 @@ export interface AdmissionOptions {
 
 function estimatePrompt(ctx: RequestContext): number {
   if (ctx.promptTokens) return ctx.promptTokens.count;
-  // ~4 bytes per token for JSON-wrapped English; the exact count replaces it at settlement.
-  const count = Math.ceil(ctx.rawBody.length / 4);
+  // The exact count (usage) replaces the estimate at settlement.
+  const count = estimatePromptTokens(ctx.rawBody);
   ctx.promptTokens = { count, exact: false };
   return count;
 }
@@ -210,7 +210,8 @@ export function createAdmissionStage(o: AdmissionOptions): Stage {
       if (subjects.length === 0) return;
       st.promptEstimate = estimatePrompt(ctx);
       const reserve = ctx.operation === 'embeddings' ? 0 : (ctx.maxOutputTokens ?? o.defaultMaxOutputTokens);
-      const tokens = st.promptEstimate + reserve;
+      // Counting tokens is a request against request limits but spends no tokens.
+      const tokens = ctx.operation === 'chat.count_tokens' ? 0 : st.promptEstimate + reserve;
       const a = o.limiter.admit(subjects, tokens);
       if (a instanceof Promise) return a.then((r) => decide(ctx, st, tokens, r));
       decide(ctx, st, tokens, a);

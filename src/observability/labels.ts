@@ -31,6 +31,7 @@ export interface RequestLabels {
 
 const genAiOperation: Record<RequestContext['operation'], string> = {
   'chat.completions': 'chat',
+  'chat.count_tokens': 'count_tokens',
   completions: 'text_completion',
   embeddings: 'embeddings',
   models: 'list_models',

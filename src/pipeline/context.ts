@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { IncomingHead } from '../server/http.js';
 import type { Deployment } from '../config/compile.js';
 
-export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'models';
+/** chat.count_tokens: a chat completion body whose prompt is counted and answered by the gateway, never sent. */
+export type Operation = 'chat.completions' | 'chat.count_tokens' | 'completions' | 'embeddings' | 'models';
 
 /** Who is calling; set by the auth stage (undefined when auth is off). */
 export interface KeyIdentity {
@@ -91,6 +92,11 @@ export interface RequestContext {
   /** Per-feature scratch space, keyed by feature name. */
   readonly state: Map<string, unknown>;
   readonly result: RequestResult;
+}
+
+/** Prompt tokens guessed from the body's size (~4 bytes a token for JSON-wrapped English) where no exact count exists. */
+export function estimatePromptTokens(body: Buffer): number {
+  return Math.ceil(body.length / 4);
 }
 
 export function newResult(): RequestResult {

@@ -2,7 +2,8 @@
 import type { Operation } from './context.js';
 
 export type Endpoint =
-  | { kind: 'proxy'; operation: Exclude<Operation, 'models'>; upstreamPath: string; requiredField: string }
+  | { kind: 'proxy'; operation: Exclude<Operation, 'models' | 'chat.count_tokens'>; upstreamPath: string; requiredField: string }
+  | { kind: 'count'; operation: 'chat.count_tokens'; requiredField: string }
   | { kind: 'models' }
   | { kind: 'model'; id: string }
   | { kind: 'health' }
@@ -16,6 +17,7 @@ interface Entry {
 const exact = new Map<string, Entry>([
   ['/v1/chat/completions', { method: 'POST', endpoint: { kind: 'proxy', operation: 'chat.completions', upstreamPath: '/chat/completions', requiredField: 'messages' } }],
   ['/v1/completions', { method: 'POST', endpoint: { kind: 'proxy', operation: 'completions', upstreamPath: '/completions', requiredField: 'prompt' } }],
+  ['/v1/chat/completions/count_tokens', { method: 'POST', endpoint: { kind: 'count', operation: 'chat.count_tokens', requiredField: 'messages' } }],
   ['/v1/embeddings', { method: 'POST', endpoint: { kind: 'proxy', operation: 'embeddings', upstreamPath: '/embeddings', requiredField: 'input' } }],
   ['/v1/models', { method: 'GET', endpoint: { kind: 'models' } }],
   ['/healthz', { method: 'GET', endpoint: { kind: 'health' } }],

@@ -6,7 +6,7 @@ import { errors, GatewayError } from '../shared/errors.js';
 import { editTopLevel } from '../shared/json-body.js';
 import { log } from '../shared/log.js';
 import type { CompiledRoutes } from '../config/compile.js';
-import { createContext, type Operation, type RequestContext } from './context.js';
+import { createContext, estimatePromptTokens, type Operation, type RequestContext } from './context.js';
 import { matchEndpoint, type Endpoint } from './endpoints.js';
 import { parseRequest } from './parse.js';
 import { Relay, type Outcome } from './relay.js';
@@ -23,6 +23,7 @@ export interface Runtime {
 }
 
 type ProxyEndpoint = Extract<Endpoint, { kind: 'proxy' }>;
+type CountEndpoint = Extract<Endpoint, { kind: 'count' }>;
 
 const jsonType: [string, string] = ['content-type', 'application/json'];
 const usageOperations = new Set<Operation>(['chat.completions', 'completions']);
@@ -123,7 +124,16 @@ export function createHandler(rt: Runtime): RequestHandler {
     complete(ctx, 'ok');
   }
 
-  function handleProxy(head: IncomingHead, body: Buffer, reply: Reply, endpoint: ProxyEndpoint): void {
+  /** POST /v1/chat/completions/count_tokens: the prompt's tokens as the stages counted them (exact where a tokenizer ran). */
+  function answerCount(ctx: RequestContext, reply: Reply): void {
+    const counted = ctx.promptTokens ?? { count: estimatePromptTokens(ctx.rawBody), exact: false };
+    const body = JSON.stringify({ object: 'chat.completion.input_tokens', model: ctx.model, input_tokens: counted.count, exact: counted.exact });
+    ctx.result.status = 200;
+    reply.send(200, [jsonType, ['x-request-id', ctx.id], ...ctx.responseHeaders], body);
+    complete(ctx, 'ok');
+  }
+
+  function handleProxy(head: IncomingHead, body: Buffer, reply: Reply, endpoint: ProxyEndpoint | CountEndpoint): void {
     const ctx = createContext(head, body, endpoint.operation);
     reply.onAbort(() => complete(ctx, 'aborted'));
     try {
@@ -133,7 +143,8 @@ export function createHandler(rt: Runtime): RequestHandler {
         if (!deployment) throw errors.modelNotFound(ctx.model);
         ctx.deployment = deployment;
         runStages(ctx, reply, requestStages, 0, () => {
-          if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse);
+          if (endpoint.kind === 'count') answerCount(ctx, reply);
+          else if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse);
           else forward(ctx, reply, endpoint);
         });
       });
