@@ -34,6 +34,19 @@ function parseFields(block: Buffer): { event: string | undefined; data: string }
   return { event, data: data ?? '' };
 }
 
+/**
+ * The value of an event that is one `data:` line (what OpenAI-compatible providers send), read
+ * without splitting it into fields; undefined for anything else, which parseFields handles.
+ */
+function singleDataLine(buf: Buffer, start: number, lineEnd: number): string | undefined {
+  if (buf[start] !== 0x64 || buf[start + 1] !== 0x61 || buf[start + 2] !== 0x74 || buf[start + 3] !== 0x61 || buf[start + 4] !== 0x3a) {
+    return undefined;
+  }
+  const valueStart = buf[start + 5] === 0x20 ? start + 6 : start + 5;
+  const contentEnd = lineEnd > start && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+  return contentEnd > valueStart ? buf.toString('utf8', valueStart, contentEnd) : '';
+}
+
 /** Splits a byte stream into SSE events; call push() per chunk and read the complete events it returns. */
 export class SseParser {
   private pending: Buffer | undefined;
@@ -44,6 +57,7 @@ export class SseParser {
     const events: SseEvent[] = [];
     let start = 0;
     let i = buf.indexOf(LF, 0);
+    let firstLine = true;
     while (i !== -1) {
       // An event ends at an empty line: "\n\n" or "\n\r\n".
       let end = -1;
@@ -51,12 +65,18 @@ export class SseParser {
       else if (buf[i + 1] === CR && buf[i + 2] === LF) end = i + 3;
       if (end !== -1) {
         const raw = buf.subarray(start, end);
-        const fields = parseFields(raw);
-        events.push({ raw, event: fields.event, data: fields.data });
+        const data = firstLine ? singleDataLine(buf, start, i) : undefined;
+        if (data !== undefined) events.push({ raw, event: undefined, data });
+        else {
+          const fields = parseFields(raw);
+          events.push({ raw, event: fields.event, data: fields.data });
+        }
         start = end;
         i = buf.indexOf(LF, end);
+        firstLine = true;
       } else {
         i = buf.indexOf(LF, i + 1);
+        firstLine = false;
       }
     }
     if (start < buf.length) this.pending = Buffer.from(buf.subarray(start));
