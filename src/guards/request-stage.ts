@@ -157,6 +157,8 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
         outputGuards: state.outputGuards,
         onTrigger: (guardName, action) => {
           state.outputTriggered = { guard: guardName, action };
+          // Recorded like the request-side verdicts: in the audit record and switchyard_guardrail_actions_total.
+          noteGuardVerdict(ctx, { guard: guardName, action: action === 'stop' ? 'stop' : 'mask' });
         },
       });
     },

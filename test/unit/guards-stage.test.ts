@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { peekObservations } from '../../src/pipeline/observations.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { createContext, type RequestContext } from '../../src/pipeline/context.js';
@@ -148,6 +149,12 @@ test('PII is redacted in the body, the count is exact, and the response is resto
   const out = filter.onEvent!({ json, data: JSON.stringify(json) }) as ChunkEvent;
   assert.equal(((out.json!.choices as Array<{ delta: { content: string } }>)[0]!).delta.content, 'Sent to ann@example.org about [REDACTED]');
   assert.equal(state.outputTriggered?.guard, 'no-codenames');
+  const verdicts = peekObservations(ctx)?.guardVerdicts ?? [];
+  assert.deepEqual(
+    verdicts.map((v) => [v.guard, v.action]),
+    [['pii:default', 'redact'], ['no-codenames', 'mask']],
+    'the output guard action is recorded as a verdict, for the audit record and the guardrail metric',
+  );
 });
 
 test('PII in earlier tool-call arguments is redacted too, and restored in the answer', async () => {
