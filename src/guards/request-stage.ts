@@ -156,8 +156,10 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
         pseudonyms: state.pseudonyms,
         outputGuards: state.outputGuards,
         onTrigger: (guardName, action) => {
+          // The first action only (content and each tool call have a pipeline of their own), recorded like
+          // the request-side verdicts: in the audit record and switchyard_guardrail_actions_total.
+          if (state.outputTriggered) return;
           state.outputTriggered = { guard: guardName, action };
-          // Recorded like the request-side verdicts: in the audit record and switchyard_guardrail_actions_total.
           noteGuardVerdict(ctx, { guard: guardName, action: action === 'stop' ? 'stop' : 'mask' });
         },
       });

@@ -19,15 +19,15 @@ function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** One choice's text pipeline. */
+/** One text pipeline (restore, then output guards): a choice's content, or one tool call's arguments. */
 class ChoiceText {
   private readonly stages: TextStage[];
   private readonly windows: OutputGuardWindow[];
   private reported = false;
   stopped = false;
   finished = false;
-  /** Per tool-call index: pseudonyms restored in its streamed arguments (output guards scan content only). */
-  private readonly toolCalls = new Map<number, PlaceholderRestorer>();
+  /** Per tool-call index: the pipeline of its streamed arguments. */
+  private readonly toolCalls = new Map<number, ChoiceText>();
 
   constructor(private readonly options: GuardResponseOptions) {
     this.windows = options.outputGuards.map((g) => new OutputGuardWindow(g));
@@ -48,31 +48,47 @@ class ChoiceText {
     return out;
   }
 
-  /** Streamed tool-call deltas with pseudonyms restored in their arguments; the same array when nothing changed. */
+  /**
+   * Streamed tool-call deltas through their pipelines; the same array when nothing changed. A stop in
+   * one call's arguments stops the choice: what follows it in this delta is dropped.
+   */
   pushToolCalls(calls: unknown[]): unknown[] {
-    if (this.options.pseudonyms.size === 0) return calls;
     let changed = false;
-    const out = calls.map((call) => {
-      if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') return call;
-      const index = typeof call.index === 'number' ? call.index : 0;
-      let restorer = this.toolCalls.get(index);
-      if (!restorer) {
-        restorer = new PlaceholderRestorer(this.options.pseudonyms);
-        this.toolCalls.set(index, restorer);
+    const out: unknown[] = [];
+    for (const call of calls) {
+      if (this.stopped) {
+        changed = true;
+        break;
       }
-      const args = restorer.push(call.function.arguments);
-      if (args === call.function.arguments) return call;
+      if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') {
+        out.push(call);
+        continue;
+      }
+      const index = typeof call.index === 'number' ? call.index : 0;
+      let pipeline = this.toolCalls.get(index);
+      if (!pipeline) {
+        pipeline = new ChoiceText(this.options);
+        this.toolCalls.set(index, pipeline);
+      }
+      const args = pipeline.push(call.function.arguments);
+      if (pipeline.stopped) this.stopped = true;
+      if (args === call.function.arguments) {
+        out.push(call);
+        continue;
+      }
       changed = true;
-      return { ...call, function: { ...call.function, arguments: args } };
-    });
+      out.push({ ...call, function: { ...call.function, arguments: args } });
+    }
     return changed ? out : calls;
   }
 
-  /** Argument text still held back (a possible placeholder at a chunk's end), as tool-call deltas. */
+  /** Argument text still held back (a possible placeholder or match at a chunk's end), as tool-call deltas. */
   endToolCalls(): Json[] {
     const out: Json[] = [];
-    for (const [index, restorer] of this.toolCalls) {
-      const rest = restorer.end();
+    for (const [index, pipeline] of this.toolCalls) {
+      if (this.stopped) break;
+      const rest = pipeline.end();
+      if (pipeline.stopped) this.stopped = true;
       if (rest !== '') out.push({ index, function: { arguments: rest } });
     }
     this.toolCalls.clear();
@@ -80,7 +96,7 @@ class ChoiceText {
   }
 
   private afterStages(): void {
-    this.stopped = this.stages.some((s) => s.stopped);
+    if (this.stages.some((s) => s.stopped)) this.stopped = true;
     if (this.reported || !this.options.onTrigger) return;
     const hit = this.windows.findIndex((w) => w.triggered);
     if (hit >= 0) {
@@ -91,19 +107,31 @@ class ChoiceText {
   }
 }
 
-/** Whole tool calls (non-streamed) with pseudonyms restored in their arguments; the same array when unchanged. */
-function restoreToolCallArguments(calls: unknown[], pseudonyms: ReadonlyMap<string, string>): unknown[] {
-  if (pseudonyms.size === 0) return calls;
-  const restorer = new PlaceholderRestorer(pseudonyms);
+/** Whole tool calls (non-streamed), each through its own pipeline; a stop truncates that call and drops the ones after it. */
+function guardToolCalls(calls: unknown[], options: GuardResponseOptions): { calls: unknown[]; stopped: boolean } {
   let changed = false;
-  const out = calls.map((call) => {
-    if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') return call;
-    const args = restorer.restore(call.function.arguments);
-    if (args === call.function.arguments) return call;
+  let stopped = false;
+  const out: unknown[] = [];
+  for (const call of calls) {
+    if (stopped) {
+      changed = true;
+      break;
+    }
+    if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') {
+      out.push(call);
+      continue;
+    }
+    const text = new ChoiceText(options);
+    const args = text.push(call.function.arguments) + text.end();
+    stopped = text.stopped;
+    if (args === call.function.arguments) {
+      out.push(call);
+      continue;
+    }
     changed = true;
-    return { ...call, function: { ...call.function, arguments: args } };
-  });
-  return changed ? out : calls;
+    out.push({ ...call, function: { ...call.function, arguments: args } });
+  }
+  return { calls: changed ? out : calls, stopped };
 }
 
 export function createGuardResponseFilter(options: GuardResponseOptions): ResponseFilter | undefined {
@@ -205,20 +233,26 @@ export function createGuardResponseFilter(options: GuardResponseOptions): Respon
         if (!isRecord(choice) || !isRecord(choice.message)) return choice;
         const message = choice.message;
         const calls = Array.isArray(message.tool_calls) ? message.tool_calls : undefined;
-        const restoredCalls = calls ? restoreToolCallArguments(calls, options.pseudonyms) : undefined;
+        const guarded = calls ? guardToolCalls(calls, options) : undefined;
+        const restoredCalls = guarded?.calls;
         if (typeof message.content !== 'string') {
           if (restoredCalls === calls) return choice;
           changed = true;
-          return { ...choice, message: { ...message, tool_calls: restoredCalls } };
+          return {
+            ...choice,
+            message: { ...message, tool_calls: restoredCalls },
+            finish_reason: guarded?.stopped ? 'content_filter' : choice.finish_reason,
+          };
         }
         const text = new ChoiceText(options);
         const content = text.push(message.content) + text.end();
-        if (content === message.content && restoredCalls === calls && !text.stopped) return choice;
+        const stopped = text.stopped || guarded?.stopped === true;
+        if (content === message.content && restoredCalls === calls && !stopped) return choice;
         changed = true;
         return {
           ...choice,
           message: restoredCalls === calls ? { ...message, content } : { ...message, content, tool_calls: restoredCalls },
-          finish_reason: text.stopped ? 'content_filter' : choice.finish_reason,
+          finish_reason: stopped ? 'content_filter' : choice.finish_reason,
         };
       });
       if (changed) return { ...body, choices: next };

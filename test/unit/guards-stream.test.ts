@@ -210,6 +210,28 @@ test('placeholders in streamed tool-call arguments are restored whatever the chu
   assert.ok(cases > 50);
 });
 
+test('output guards scan streamed tool-call arguments too: a mask at every split, and a stop ends the choice', () => {
+  const mask = compileOutputGuard(outputGuard({ patterns: ['project\\s+phoenix'] }));
+  const args = '{"topic":"Project Phoenix budget","to":"<EMAIL_1>"}';
+  for (const pieces of splits(args)) {
+    const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [mask] })!;
+    const out = run(filter, toolCallStream([{ index: 0, name: 'send_mail', pieces }]));
+    assert.equal(argumentsOf(out).get(0), '{"topic":"[REDACTED] budget","to":"bob@example.com"}', JSON.stringify(pieces));
+    assert.equal(finishOf(out), 'tool_calls');
+  }
+  const stop = compileOutputGuard(outputGuard({ patterns: ['rm\\s+-rf'], action: 'stop' }));
+  const triggered: string[] = [];
+  const filter = createGuardResponseFilter({ pseudonyms: new Map(), outputGuards: [stop], onTrigger: (g, a) => triggered.push(`${g}:${a}`) })!;
+  const out = run(filter, toolCallStream([{ index: 0, name: 'shell', pieces: ['{"cmd":"ls; r', 'm -rf /"}'] }, { index: 1, name: 'other', pieces: ['{}'] }]));
+  const accumulated = argumentsOf(out);
+  assert.equal(accumulated.get(0), '{"cmd":"ls; ', 'nothing of the match leaks');
+  // The window holds arguments back, so the stop is decided before any of them leave: the second call's
+  // arguments never reach the client (its name, sent before, does).
+  assert.equal(accumulated.get(1) ?? '', '', 'arguments after the stop are dropped');
+  assert.equal(finishOf(out), 'content_filter');
+  assert.deepEqual(triggered, ['out:stop']);
+});
+
 test('tool-call arguments held back at a stream cut without a finish chunk are flushed at the end', () => {
   const filter = createGuardResponseFilter({ pseudonyms, outputGuards: [] })!;
   const out = run(filter, [chunk(undefined, null, 0, { tool_calls: [{ index: 2, function: { arguments: '{"to":"<EMAIL_' } }] })]);
@@ -257,4 +279,22 @@ test('non-streamed tool calls: placeholders restored in their arguments', () => 
   const calls = (out.choices as Array<{ message: { tool_calls: Array<{ function: { arguments: string } }> } }>)[0]!.message.tool_calls;
   assert.deepEqual(calls.map((c) => c.function.arguments), ['{"to":"bob@example.com"}', '{}']);
   assert.equal(body.choices[0]!.message.tool_calls[0]!.function.arguments, '{"to":"<EMAIL_1>"}', 'the input is not mutated');
+});
+
+test('non-streamed tool calls: output guards mask their arguments, and a stop truncates and ends the choice', () => {
+  const mask = compileOutputGuard(outputGuard({ patterns: ['secret-[0-9]+'] }));
+  const stop = compileOutputGuard(outputGuard({ name: 'stopper', patterns: ['drop\\s+table'], action: 'stop' }));
+  const call = (id: string, args: string) => ({ id, type: 'function', function: { name: 'f', arguments: args } });
+  const body = {
+    choices: [
+      { index: 0, message: { role: 'assistant', content: null, tool_calls: [call('a', '{"k":"secret-42"}')] }, finish_reason: 'tool_calls' },
+      { index: 1, message: { role: 'assistant', content: null, tool_calls: [call('b', '{"sql":"DROP TABLE x"}'), call('c', '{}')] }, finish_reason: 'tool_calls' },
+    ],
+  };
+  const out = createGuardResponseFilter({ pseudonyms: new Map(), outputGuards: [mask, stop] })!.onBody!(body) as Json;
+  const choices = out.choices as Array<{ message: { tool_calls: Array<{ id: string; function: { arguments: string } }> }; finish_reason: string }>;
+  assert.equal(choices[0]!.message.tool_calls[0]!.function.arguments, '{"k":"[REDACTED]"}');
+  assert.equal(choices[0]!.finish_reason, 'tool_calls');
+  assert.deepEqual(choices[1]!.message.tool_calls.map((c) => [c.id, c.function.arguments]), [['b', '{"sql":"']]);
+  assert.equal(choices[1]!.finish_reason, 'content_filter');
 });
