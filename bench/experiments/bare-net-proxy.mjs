@@ -1,11 +1,10 @@
-// Experiment (docs/BENCHMARKS.md, "The c=1 tail"): uWS with a minimal keep-alive HTTP/1.1 client on
-// net.Socket instead of undici (content-length bodies only: enough for the non-stream bench request).
+// Experiment (docs/BENCHMARKS.md, "The c=1 latency and its tail"): the same uWS front with a minimal
+// keep-alive HTTP/1.1 client on net.Socket instead of undici (content-length bodies only: enough for
+// the non-stream bench request).
 // node bench/experiments/bare-net-proxy.mjs PORT UPSTREAM_PORT
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import { serve } from './bare-front.mjs';
 
-const require = createRequire(import.meta.url);
-const uws = require('uWebSockets.js');
 const [port, up] = [Number(process.argv[2]), Number(process.argv[3])];
 const idle = [];
 
@@ -24,27 +23,16 @@ function upstream() {
     const done = conn.done;
     conn.done = undefined;
     idle.push(conn);
-    done(head.slice(9, 12), body);
+    done(Number(head.slice(9, 12)), body);
   });
   return conn;
 }
 
-uws
-  .App()
-  .any('/*', (res, req) => {
-    const path = req.getUrl();
-    const chunks = [];
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    res.onData((ab, last) => {
-      chunks.push(Buffer.from(ab.slice(0)));
-      if (!last) return;
-      const body = Buffer.concat(chunks);
-      const conn = idle.pop() ?? upstream();
-      conn.done = (status, out) => aborted || res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end(out));
-      conn.socket.write(
-        Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`), body]),
-      );
-    });
-  })
-  .listen('127.0.0.1', port, () => console.log(`listening on http://127.0.0.1:${port}`));
+const forward = (path, body, reply) => {
+  const conn = idle.pop() ?? upstream();
+  conn.done = reply;
+  conn.socket.write(
+    Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`), body]),
+  );
+};
+serve(port, forward, (line) => console.log(line));
