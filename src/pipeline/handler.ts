@@ -129,6 +129,7 @@ export function createHandler(rt: Runtime): RequestHandler {
     const counted = ctx.promptTokens ?? { count: estimatePromptTokens(ctx.rawBody), exact: false };
     const body = JSON.stringify({ object: 'chat.completion.input_tokens', model: ctx.model, input_tokens: counted.count, exact: counted.exact });
     ctx.result.status = 200;
+    if (ctx.keepResponseBody) ctx.result.responseBody = Buffer.from(body);
     reply.send(200, [jsonType, ['x-request-id', ctx.id], ...ctx.responseHeaders], body);
     complete(ctx, 'ok');
   }
@@ -138,6 +139,8 @@ export function createHandler(rt: Runtime): RequestHandler {
     reply.onAbort(() => complete(ctx, 'aborted'));
     try {
       Object.assign(ctx, parseRequest(body, endpoint.requiredField));
+      // A count is answered as one JSON body whatever the body's "stream" says.
+      if (endpoint.kind === 'count') ctx.stream = false;
       runStages(ctx, reply, authStages, 0, () => {
         const deployment = rt.routes.byModel.get(ctx.model);
         if (!deployment) throw errors.modelNotFound(ctx.model);

@@ -76,6 +76,22 @@ describe('count_tokens', () => {
       assert.equal(res.headers.get('x-ratelimit-limit-requests'), '1000', 'counted against request limits');
     }
     assert.equal(simRequests(sim), before, 'the provider was not called');
+
+    // Audited like any request, with the answer as its response body (a "stream": true body included).
+    const streamed = await count(exact.port, { model: 'gpt-4o-mini', messages, stream: true });
+    assert.equal(streamed.status, 200);
+    assert.equal(streamed.body.input_tokens, expected);
+    let records: Array<{ request_id: string; operation: string; stream: boolean; response_body: Json | null }> = [];
+    for (let i = 0; i < 50 && !records.some((r) => r.request_id === streamed.headers.get('x-request-id')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await fetch(`http://127.0.0.1:${exact.adminPort}/admin/audit?limit=10`, { headers: { authorization: `Bearer ${exact.adminToken}` } });
+      records = ((await res.json()) as { data: typeof records }).data;
+    }
+    const record = records.find((r) => r.request_id === streamed.headers.get('x-request-id'));
+    assert.ok(record, 'the count request was audited');
+    assert.equal(record.operation, 'chat.count_tokens');
+    assert.equal(record.stream, false);
+    assert.deepEqual(record.response_body, streamed.body);
   });
 
   test('the rules of any request: key required, model allowed, body validated', async () => {
