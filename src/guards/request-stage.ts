@@ -7,7 +7,7 @@ import type { ResponseFilter, Stage } from '../pipeline/stage.js';
 import { GatewayError } from '../shared/errors.js';
 import type { GuardsConfig } from './config.js';
 import type { GuardEngine } from './engine.js';
-import { extractPromptText, textsForScope, writeText } from './prompt-text.js';
+import { extractPromptText, textsForScope, writeText, type PromptText } from './prompt-text.js';
 import { refusalResponse } from './refusal.js';
 import { createGuardResponseFilter } from './response-filter.js';
 import type { GuardSelector } from './select.js';
@@ -73,20 +73,29 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
     }
   }
 
-  /** count_tokens: the exact count of the prompt as the client sent it; no guard runs, nothing is redacted. */
-  function countOnly(ctx: RequestContext, encoding: AnalyseTask['encoding']): Promise<void> | void {
-    if (encoding === null) return;
-    const prompt = extractPromptText(ctx.operation, ctx.json, config.tokenizer);
-    const task: AnalyseTask = {
+  /** The one task of a request: the prompt's texts, counted with `encoding` (null: not counted), and what scans them. */
+  function analyseTask(
+    prompt: PromptText,
+    encoding: AnalyseTask['encoding'],
+    guards: AnalyseTask['guards'],
+    pii: AnalyseTask['pii'],
+  ): AnalyseTask {
+    return {
       kind: 'analyse',
       countDeadlineEpochMs: Date.now() + Math.floor(runner.timeoutMs * 0.75),
       encoding,
       texts: prompt.texts,
       countOnly: prompt.countOnly,
-      guards: [],
-      pii: null,
+      guards,
+      pii,
     };
-    return guard(ctx, task, false).then((result) => {
+  }
+
+  /** count_tokens: the exact count of the prompt as the client sent it; no guard runs, nothing is redacted. */
+  function countOnly(ctx: RequestContext, encoding: AnalyseTask['encoding']): Promise<void> | void {
+    if (encoding === null) return;
+    const prompt = extractPromptText(ctx.operation, ctx.json, config.tokenizer);
+    return guard(ctx, analyseTask(prompt, encoding, [], null), false).then((result) => {
       if (result) ctx.promptTokens = { count: prompt.fixedTokens + result.tokens, exact: result.exact };
     });
   }
@@ -104,18 +113,15 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
       }
       const prompt = extractPromptText(ctx.operation, ctx.json, config.tokenizer);
       const piiPolicy = selection.pii >= 0 ? config.pii[selection.pii]! : undefined;
-      const task: AnalyseTask = {
-        kind: 'analyse',
-        countDeadlineEpochMs: Date.now() + Math.floor(runner.timeoutMs * 0.75),
-        encoding: selection.encoding,
-        texts: prompt.texts,
-        countOnly: prompt.countOnly,
-        guards: selection.prompt.map((g) => {
+      const task = analyseTask(
+        prompt,
+        selection.encoding,
+        selection.prompt.map((g) => {
           const c = config.guards.prompt[g]!;
           return { guard: g, texts: textsForScope(prompt.locations, c.roles, c.scope) };
         }),
-        pii: piiPolicy ? { policy: selection.pii, texts: textsForScope(prompt.locations, piiPolicy.roles, 'conversation') } : null,
-      };
+        piiPolicy ? { policy: selection.pii, texts: textsForScope(prompt.locations, piiPolicy.roles, 'conversation') } : null,
+      );
       return guard(ctx, task, guardsNeeded).then((result) => {
         if (!result) {
           if (selection.output.length > 0) setState(ctx, emptyPseudonyms, selection.output, 0);
