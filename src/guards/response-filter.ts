@@ -53,33 +53,17 @@ class ChoiceText {
    * one call's arguments stops the choice: what follows it in this delta is dropped.
    */
   pushToolCalls(calls: unknown[]): unknown[] {
-    let changed = false;
-    const out: unknown[] = [];
-    for (const call of calls) {
-      if (this.stopped) {
-        changed = true;
-        break;
-      }
-      if (!isRecord(call) || !isRecord(call.function) || typeof call.function.arguments !== 'string') {
-        out.push(call);
-        continue;
-      }
-      const index = typeof call.index === 'number' ? call.index : 0;
+    return mapArguments(calls, (callIndex, args) => {
+      const index = callIndex ?? 0;
       let pipeline = this.toolCalls.get(index);
       if (!pipeline) {
         pipeline = new ChoiceText(this.options);
         this.toolCalls.set(index, pipeline);
       }
-      const args = pipeline.push(call.function.arguments);
+      const out = pipeline.push(args);
       if (pipeline.stopped) this.stopped = true;
-      if (args === call.function.arguments) {
-        out.push(call);
-        continue;
-      }
-      changed = true;
-      out.push({ ...call, function: { ...call.function, arguments: args } });
-    }
-    return changed ? out : calls;
+      return { args: out, stopped: this.stopped };
+    }, this.stopped);
   }
 
   /** Argument text still held back (a possible placeholder or match at a chunk's end), as tool-call deltas. */
@@ -107,10 +91,18 @@ class ChoiceText {
   }
 }
 
-/** Whole tool calls (non-streamed), each through its own pipeline; a stop truncates that call and drops the ones after it. */
-function guardToolCalls(calls: unknown[], options: GuardResponseOptions): { calls: unknown[]; stopped: boolean } {
+/**
+ * Tool calls with their arguments passed through `next` (given the call's `index` field, if any); the
+ * same array when nothing changed. Once `next` reports a stop (or `stoppedBefore`), the calls after it
+ * are dropped.
+ */
+function mapArguments(
+  calls: unknown[],
+  next: (index: number | undefined, args: string) => { args: string; stopped: boolean },
+  stoppedBefore = false,
+): unknown[] {
   let changed = false;
-  let stopped = false;
+  let stopped = stoppedBefore;
   const out: unknown[] = [];
   for (const call of calls) {
     if (stopped) {
@@ -121,17 +113,28 @@ function guardToolCalls(calls: unknown[], options: GuardResponseOptions): { call
       out.push(call);
       continue;
     }
-    const text = new ChoiceText(options);
-    const args = text.push(call.function.arguments) + text.end();
-    stopped = text.stopped;
-    if (args === call.function.arguments) {
+    const result = next(typeof call.index === 'number' ? call.index : undefined, call.function.arguments);
+    stopped = result.stopped;
+    if (result.args === call.function.arguments) {
       out.push(call);
       continue;
     }
     changed = true;
-    out.push({ ...call, function: { ...call.function, arguments: args } });
+    out.push({ ...call, function: { ...call.function, arguments: result.args } });
   }
-  return { calls: changed ? out : calls, stopped };
+  return changed ? out : calls;
+}
+
+/** Whole tool calls (non-streamed), each through its own pipeline; a stop truncates that call and drops the ones after it. */
+function guardToolCalls(calls: unknown[], options: GuardResponseOptions): { calls: unknown[]; stopped: boolean } {
+  let stopped = false;
+  const out = mapArguments(calls, (_index, args) => {
+    const text = new ChoiceText(options);
+    const guarded = text.push(args) + text.end();
+    stopped = text.stopped;
+    return { args: guarded, stopped };
+  });
+  return { calls: out, stopped };
 }
 
 export function createGuardResponseFilter(options: GuardResponseOptions): ResponseFilter | undefined {
