@@ -68,6 +68,9 @@ const orNull = (text: string | undefined): string => (text === undefined ? 'null
 /** Finite numbers as JSON; anything else (undefined, NaN) as null. */
 const numberOrNull = (n: number | undefined): string => (n !== undefined && Number.isFinite(n) ? String(n) : 'null');
 
+/** 0–999 as three digits. */
+const pad3 = (n: number): string => `${n < 10 ? '00' : n < 100 ? '0' : ''}${n}`;
+
 /**
  * Milliseconds rounded to the µs, as JSON. Formatted by hand: String() of an arbitrary double finds its
  * shortest form, which costs more than the rest of a number field.
@@ -78,7 +81,7 @@ export function msText(n: number | undefined): string {
   if (!Number.isSafeInteger(us)) return String(n);
   const abs = us < 0 ? -us : us;
   const frac = abs % 1000;
-  return `${us < 0 ? '-' : ''}${(abs - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+  return `${us < 0 ? '-' : ''}${(abs - frac) / 1000}.${pad3(frac)}`;
 }
 
 let cachedSecond = -1;
@@ -91,7 +94,7 @@ export function isoTime(epochMs: number): string {
     cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
   }
   const ms = Math.floor(epochMs - second * 1000);
-  return `${cachedPrefix}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  return `${cachedPrefix}.${pad3(ms)}Z`;
 }
 
 /** A body that should be JSON: embedded as it is when it is, else recorded as a JSON string. */

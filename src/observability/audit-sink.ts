@@ -2,19 +2,13 @@
 import type { AuditRecord } from './audit-record.js';
 
 /**
- * Audit records in transit from a server thread: `count` JSON lines (see serializeAuditRecord), each
+ * Audit records in transit from a server thread: `count` JSON lines (see writeAuditRecord), each
  * ending in a newline, UTF-8 encoded. Bytes rather than strings so the records never sit on the main
  * thread's JS heap, which under load costs more in garbage collection than the records cost to build.
  */
 export interface AuditBatch {
   count: number;
   data: Uint8Array;
-}
-
-const encoder = new TextEncoder();
-
-export function toBatch(lines: readonly string[]): AuditBatch {
-  return { count: lines.length, data: encoder.encode(lines.join('\n') + '\n') };
 }
 
 /** Record lines of a batch (for sinks that need them one by one). */

@@ -1,6 +1,18 @@
 // A complete, valid audit record for sink tests; each test overrides what it is about.
 import { randomUUID } from 'node:crypto';
+import { AuditBatchWriter } from '../../src/observability/audit-batch-writer.js';
 import type { AuditRecord } from '../../src/observability/audit-record.js';
+import type { AuditBatch } from '../../src/observability/audit-sink.js';
+
+/** A batch of already serialised record lines, as a server thread sends it. */
+export function toBatch(lines: readonly string[]): AuditBatch {
+  const writer = new AuditBatchWriter();
+  for (const line of lines) {
+    writer.text(line);
+    writer.endLine();
+  }
+  return writer.take();
+}
 
 export function sampleAuditRecord(i: number, timeMs: number, over: Partial<AuditRecord> = {}): AuditRecord {
   return {

@@ -1,5 +1,5 @@
 // PostgreSQL audit sink against the real server: schema, batched inserts, read-back, outage spill + replay, overflow spill.
-import { sampleAuditRecord } from '../helpers/audit-records.js';
+import { sampleAuditRecord, toBatch } from '../helpers/audit-records.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import type { AuditRecord } from '../../src/observability/audit-record.js';
-import { toBatch } from '../../src/observability/audit-sink.js';
 import type { AuditPostgresSinkConfig } from '../../src/observability/config.js';
 import { PostgresAuditSink } from '../../src/observability/postgres-sink.js';
 

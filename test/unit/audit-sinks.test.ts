@@ -1,5 +1,5 @@
 // File sink rotation and retention, read-back filters, and the block policy's backpressure flag.
-import { sampleAuditRecord } from '../helpers/audit-records.js';
+import { sampleAuditRecord, toBatch } from '../helpers/audit-records.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,6 @@ import { after, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/load.js';
 import type { AuditRecord } from '../../src/observability/audit-record.js';
-import { toBatch } from '../../src/observability/audit-sink.js';
 import { AuditDispatcher, isBackpressured, newBackpressureFlag } from '../../src/observability/audit-dispatcher.js';
 import type { AuditFileSinkConfig } from '../../src/observability/config.js';
 import { FileAuditSink } from '../../src/observability/file-sink.js';
