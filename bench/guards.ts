@@ -7,13 +7,15 @@ import { GuardEngine, type EngineSetup } from '../src/guards/engine.js';
 import { PiiRedactor, PseudonymTable } from '../src/guards/redactor.js';
 import { TokenCounter } from '../src/guards/tokenizer.js';
 import { GuardPool } from '../src/pool/guard-pool.js';
-import type { AnalyseTask } from '../src/pool/tasks.js';
+import type { AnalyseTask } from '../src/guards/engine.js';
+import { analyseRequestBody, type AnalysisSpec } from '../src/guards/request-analysis.js';
+import type { AnalyseRequestTask } from '../src/pool/tasks.js';
 import type { PiiPolicyConfig, PromptGuardConfig } from '../src/guards/config.js';
 
 const words = 'the contract party agreement shall term notice payment invoice clause liability data service provider customer section hereby within days written consent confidential information obligations'.split(' ');
 
 /** Deterministic contract-like English with some PII sprinkled in. */
-function contractText(bytes: number): string {
+export function contractText(bytes: number): string {
   let seed = 42;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   const parts: string[] = [];
@@ -49,7 +51,14 @@ const pii: PiiPolicyConfig[] = [
     roles: ['user'],
   },
 ];
-const setup: EngineSetup = { prompt, pii, preload: ['o200k_base'], piiPrefilter: true, testHooks: false };
+const setup: EngineSetup = {
+  prompt,
+  pii,
+  preload: ['o200k_base'],
+  piiPrefilter: true,
+  testHooks: false,
+  media: { image_tokens_default: 765, audio_tokens_default: 600, file_tokens_default: 1000 },
+};
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -61,7 +70,6 @@ function round(n: number, digits = 2): number {
 
 function analyseTask(text: string, withGuards: boolean): AnalyseTask {
   return {
-    kind: 'analyse',
     countDeadlineEpochMs: Date.now() + 60_000,
     encoding: 'o200k_base',
     texts: [text],
@@ -69,6 +77,17 @@ function analyseTask(text: string, withGuards: boolean): AnalyseTask {
     guards: withGuards ? [{ guard: 0, texts: [0] }] : [],
     pii: withGuards ? { policy: 0, texts: [0] } : null,
   };
+}
+
+const allGuards = (): AnalysisSpec => ({ operation: 'chat.completions', encoding: 'o200k_base', guards: [0], pii: 0, countDeadlineEpochMs: Date.now() + 60_000 });
+
+/** A chat body with `text` as its user message, as the gateway hands it to the pool: bytes. */
+function chatBody(text: string): Buffer {
+  return Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] }));
+}
+
+function requestTask(body: Buffer): AnalyseRequestTask {
+  return { kind: 'analyse-request', body, spec: allGuards() };
 }
 
 /** Runs fn repeatedly for about `ms`, returns per-call ms samples (sorted). */
@@ -105,6 +124,7 @@ export async function runGuardsBench(): Promise<object> {
   const counter = new TokenCounter('o200k_base');
   const engine = new GuardEngine(setup);
   const text100k = contractText(100 * 1024);
+  const body100k = chatBody(text100k);
   const mb = text100k.length / 1e6;
 
   // Inline throughput: tokenizer, guard+redact with and without the RE2.Set prefilter.
@@ -128,9 +148,9 @@ export async function runGuardsBench(): Promise<object> {
     const hop = await sample(1500, () => pool.run({ kind: 'count', encoding: 'o200k_base', texts: [''], countDeadlineEpochMs: Date.now() + 1000 }));
     const hopRows: object[] = [];
     for (const kb of [0.25, 1, 4, 16, 64]) {
-      const text = contractText(kb * 1024);
-      const inline = await sample(400, () => engine.analyse(analyseTask(text, true)));
-      const pooled = await sample(400, () => pool.run(analyseTask(text, true)));
+      const body = chatBody(contractText(kb * 1024));
+      const inline = await sample(400, () => analyseRequestBody(engine, body, allGuards()));
+      const pooled = await sample(400, () => pool.run(requestTask(body)));
       hopRows.push({ kb, inline_p50_ms: round(percentile(inline, 50), 3), pool_p50_ms: round(percentile(pooled, 50), 3) });
     }
 
@@ -141,7 +161,7 @@ export async function runGuardsBench(): Promise<object> {
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (performance.now() - poolStart < 3000) {
-          await pool.run(analyseTask(text100k, true));
+          await pool.run(requestTask(body100k));
           poolTasks++;
         }
       }),
@@ -149,8 +169,9 @@ export async function runGuardsBench(): Promise<object> {
     const poolSeconds = (performance.now() - poolStart) / 1000;
 
     // Added latency of one 100 KB prompt with all guards on, and the event loop while 100 KB prompts are guarded.
-    const added = await sample(3000, () => pool.run(analyseTask(text100k, true)));
+    const added = await sample(3000, () => pool.run(requestTask(body100k)));
     // Small prompts every 5 ms for 3 s: once with the pool idle, once while 3 loops keep 100 KB prompts in it.
+    const smallBody = chatBody('What is the notice period in section 4?');
     const smallPrompts = async (withLoad: boolean) => {
       const lag = monitorEventLoopDelay({ resolution: 1 });
       lag.enable();
@@ -158,14 +179,14 @@ export async function runGuardsBench(): Promise<object> {
       const until = performance.now() + 3000;
       const load = withLoad
         ? Array.from({ length: 3 }, async () => {
-            while (performance.now() < until) await pool.run(analyseTask(text100k, true));
+            while (performance.now() < until) await pool.run(requestTask(body100k));
           })
         : [];
       const smallLoop = (async () => {
         while (performance.now() < until) {
           const t = performance.now();
           await new Promise<void>((resolve) => setImmediate(resolve));
-          engine.analyse(analyseTask('What is the notice period in section 4?', true));
+          analyseRequestBody(engine, smallBody, allGuards());
           small.push(performance.now() - t);
           await new Promise<void>((resolve) => setTimeout(resolve, 5));
         }

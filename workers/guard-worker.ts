@@ -2,6 +2,7 @@
 import { setPriority } from 'node:os';
 import { workerData, move } from 'piscina';
 import { GuardEngine, type EngineSetup } from '../src/guards/engine.js';
+import { analyseRequestBody } from '../src/guards/request-analysis.js';
 import { frame, unframe, type GuardTask, type GuardTaskResult } from '../src/pool/tasks.js';
 
 const setup = workerData as EngineSetup;
@@ -20,8 +21,8 @@ const engine = new GuardEngine(setup);
 
 function run(task: GuardTask): GuardTaskResult {
   switch (task.kind) {
-    case 'analyse':
-      return engine.analyse(task);
+    case 'analyse-request':
+      return { kind: 'analyse-request', analysis: analyseRequestBody(engine, task.body, task.spec) };
     case 'count':
       return engine.count(task);
     case 'crash':

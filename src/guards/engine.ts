@@ -5,7 +5,8 @@ import RE2 from 're2';
 import type { PiiPolicyConfig, PromptGuardConfig } from './config.js';
 import { PiiRedactor, PseudonymTable } from './redactor.js';
 import { TokenCounter, estimateTokens, type EncodingName } from './tokenizer.js';
-import type { AnalyseResult, AnalyseTask, CountResult, CountTask } from '../pool/tasks.js';
+import type { CountResult, CountTask } from '../pool/tasks.js';
+import type { MediaTokenDefaults } from './prompt-text.js';
 
 /** What a worker is started with (workerData): config sections only, no compiled objects. */
 export interface EngineSetup {
@@ -17,6 +18,37 @@ export interface EngineSetup {
   piiPrefilter: boolean;
   /** Accept the crash/spin test tasks. */
   testHooks: boolean;
+  /** How images, audio and files count (tokenizer config). */
+  media: MediaTokenDefaults;
+}
+
+/** The texts of one prompt and what to run on them: guard verdict, redaction, token count. */
+export interface AnalyseTask {
+  /** Date.now() after which counting stops and the rest is estimated. */
+  countDeadlineEpochMs: number;
+  /** Encoding to count with, or null to skip counting. */
+  encoding: EncodingName | null;
+  /** Text that is scanned and possibly redacted (message contents, text parts). */
+  texts: string[];
+  /** Text that only counts (names, tool calls, tool definitions). */
+  countOnly: string[];
+  /** Prompt guards (index in setup.prompt) and the indices of the texts each one scans. */
+  guards: Array<{ guard: number; texts: number[] }>;
+  /** PII policy (index in setup.pii) and the texts it redacts. */
+  pii: { policy: number; texts: number[] } | null;
+}
+
+export interface AnalyseResult {
+  tokens: number;
+  exact: boolean;
+  /** First prompt guard that refused, and why. */
+  verdict: { guard: number; reason: 'deny' | 'allow' } | null;
+  /** Label of a PII detector in block mode that matched. */
+  piiBlocked: string | null;
+  /** [text index, redacted text] for texts that changed. */
+  redacted: Array<[number, string]>;
+  /** [placeholder, original] for pseudonymised values. */
+  pseudonyms: Array<[string, string]>;
 }
 
 export class CompiledPromptGuard {
@@ -44,7 +76,7 @@ export class GuardEngine {
   private readonly redactors: PiiRedactor[];
   private readonly counters = new Map<EncodingName, TokenCounter>();
 
-  constructor(setup: EngineSetup) {
+  constructor(readonly setup: EngineSetup) {
     this.guards = setup.prompt.map((g) => new CompiledPromptGuard(g));
     this.redactors = setup.pii.map((p) => new PiiRedactor(p, { prefilter: setup.piiPrefilter }));
     for (const encoding of setup.preload) this.counter(encoding);
@@ -61,7 +93,6 @@ export class GuardEngine {
 
   analyse(task: AnalyseTask): AnalyseResult {
     const result: AnalyseResult = {
-      kind: 'analyse',
       tokens: 0,
       exact: true,
       verdict: null,

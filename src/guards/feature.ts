@@ -38,6 +38,11 @@ export function engineSetup(config: GuardsConfig, testHooks = false): EngineSetu
     preload: config.tokenizer.enabled ? [config.tokenizer.default_encoding] : [],
     piiPrefilter: true,
     testHooks,
+    media: {
+      image_tokens_default: config.tokenizer.image_tokens_default,
+      audio_tokens_default: config.tokenizer.audio_tokens_default,
+      file_tokens_default: config.tokenizer.file_tokens_default,
+    },
   };
 }
 

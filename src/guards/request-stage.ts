@@ -1,5 +1,5 @@
 // The guards' request stage: one task per request (prompt guards, PII redaction, exact token count)
-// sent to the worker pool, or run inline when the body is small enough; then the verdict is applied
+// sent to the worker pool with the body as bytes, or run inline when the body is small enough; then the verdict is applied
 // to the context and the response filter is prepared from what redaction recorded.
 import type { RequestContext } from '../pipeline/context.js';
 import { noteGuardVerdict } from '../pipeline/observations.js';
@@ -7,12 +7,11 @@ import type { ResponseFilter, Stage } from '../pipeline/stage.js';
 import { GatewayError } from '../shared/errors.js';
 import type { GuardsConfig } from './config.js';
 import type { GuardEngine } from './engine.js';
-import { extractPromptText, textsForScope, writeText, type PromptText } from './prompt-text.js';
+import { analyseRequest, type AnalysisSpec, type RequestAnalysis } from './request-analysis.js';
 import { refusalResponse } from './refusal.js';
 import { createGuardResponseFilter } from './response-filter.js';
 import type { GuardSelector } from './select.js';
 import { PoolTimeoutError, PoolWorkerError, type GuardPool } from '../pool/guard-pool.js';
-import type { AnalyseResult, AnalyseTask } from '../pool/tasks.js';
 import type { CompiledOutputGuard } from './output-guard.js';
 
 export const guardsStateKey = 'guards';
@@ -40,10 +39,17 @@ function contentPolicyError(message: string): GatewayError {
   return new GatewayError(400, message, { type: 'invalid_request_error', code: 'content_policy_violation' });
 }
 
-async function runAnalyse(runner: AnalyseRunner, task: AnalyseTask, bytes: number): Promise<AnalyseResult> {
-  if (runner.inline && bytes <= runner.inlineMaxBytes) return runner.inline.analyse(task);
+/** A body the parse stage did not keep parsed (a large one) is parsed again only where it is analysed. */
+function parsedBody(ctx: RequestContext): Record<string, unknown> {
+  return ctx.json ?? (JSON.parse(ctx.rawBody.toString('utf8')) as Record<string, unknown>);
+}
+
+async function runAnalysis(runner: AnalyseRunner, ctx: RequestContext, spec: AnalysisSpec): Promise<RequestAnalysis> {
+  if (runner.inline && ctx.rawBody.length <= runner.inlineMaxBytes) return analyseRequest(runner.inline, parsedBody(ctx), spec);
   if (!runner.pool) throw new PoolWorkerError('no guard pool');
-  return runner.pool.run(task);
+  // The body crosses as bytes (the client's, which the parse stage accepted), and comes back as bytes if redacted.
+  const { analysis } = await runner.pool.run({ kind: 'analyse-request', body: ctx.rawBody, spec });
+  return analysis;
 }
 
 export function createGuardsStage(config: GuardsConfig, selector: GuardSelector, runner: AnalyseRunner): Stage {
@@ -54,9 +60,9 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
     ctx.state.set(guardsStateKey, state);
   };
 
-  async function guard(ctx: RequestContext, task: AnalyseTask, guardsNeeded: boolean): Promise<AnalyseResult | undefined> {
+  async function guard(ctx: RequestContext, spec: AnalysisSpec, guardsNeeded: boolean): Promise<RequestAnalysis | undefined> {
     try {
-      return await runAnalyse(runner, task, ctx.rawBody.length);
+      return await runAnalysis(runner, ctx, spec);
     } catch (err) {
       if (err instanceof PoolTimeoutError) {
         if (!guardsNeeded) return undefined; // counting only: the estimate stands
@@ -73,30 +79,15 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
     }
   }
 
-  /** The one task of a request: the prompt's texts, counted with `encoding` (null: not counted), and what scans them. */
-  function analyseTask(
-    prompt: PromptText,
-    encoding: AnalyseTask['encoding'],
-    guards: AnalyseTask['guards'],
-    pii: AnalyseTask['pii'],
-  ): AnalyseTask {
-    return {
-      kind: 'analyse',
-      countDeadlineEpochMs: Date.now() + Math.floor(runner.timeoutMs * 0.75),
-      encoding,
-      texts: prompt.texts,
-      countOnly: prompt.countOnly,
-      guards,
-      pii,
-    };
+  function analysisSpec(ctx: RequestContext, encoding: AnalysisSpec['encoding'], guards: number[], pii: number | null): AnalysisSpec {
+    return { operation: ctx.operation, encoding, guards, pii, countDeadlineEpochMs: Date.now() + Math.floor(runner.timeoutMs * 0.75) };
   }
 
   /** count_tokens: the exact count of the prompt as the client sent it; no guard runs, nothing is redacted. */
-  function countOnly(ctx: RequestContext, encoding: AnalyseTask['encoding']): Promise<void> | void {
+  function countOnly(ctx: RequestContext, encoding: AnalysisSpec['encoding']): Promise<void> | void {
     if (encoding === null) return;
-    const prompt = extractPromptText(ctx.operation, ctx.json, config.tokenizer);
-    return guard(ctx, analyseTask(prompt, encoding, [], null), false).then((result) => {
-      if (result) ctx.promptTokens = { count: prompt.fixedTokens + result.tokens, exact: result.exact };
+    return guard(ctx, analysisSpec(ctx, encoding, [], null), false).then((analysis) => {
+      if (analysis) ctx.promptTokens = { count: analysis.tokens, exact: analysis.exact };
     });
   }
 
@@ -111,18 +102,9 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
         if (selection.output.length > 0) setState(ctx, emptyPseudonyms, selection.output, 0);
         return;
       }
-      const prompt = extractPromptText(ctx.operation, ctx.json, config.tokenizer);
       const piiPolicy = selection.pii >= 0 ? config.pii[selection.pii]! : undefined;
-      const task = analyseTask(
-        prompt,
-        selection.encoding,
-        selection.prompt.map((g) => {
-          const c = config.guards.prompt[g]!;
-          return { guard: g, texts: textsForScope(prompt.locations, c.roles, c.scope) };
-        }),
-        piiPolicy ? { policy: selection.pii, texts: textsForScope(prompt.locations, piiPolicy.roles, 'conversation') } : null,
-      );
-      return guard(ctx, task, guardsNeeded).then((result) => {
+      const spec = analysisSpec(ctx, selection.encoding, selection.prompt, piiPolicy ? selection.pii : null);
+      return guard(ctx, spec, guardsNeeded).then((result) => {
         if (!result) {
           if (selection.output.length > 0) setState(ctx, emptyPseudonyms, selection.output, 0);
           return;
@@ -140,17 +122,14 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
           noteGuardVerdict(ctx, { guard: `pii:${piiPolicy?.name ?? ''}`, action: 'block', detail: result.piiBlocked });
           throw contentPolicyError(`Request blocked by PII policy ${piiPolicy?.name ?? ''}: it contains ${result.piiBlocked} data`);
         }
-        for (const [index, text] of result.redacted) writeText(ctx.json, prompt.locations[index]!, text);
-        if (result.redacted.length > 0) {
-          ctx.bodyChanged = true;
+        if (result.body) {
+          ctx.body = Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength);
           noteGuardVerdict(ctx, { guard: `pii:${piiPolicy?.name ?? ''}`, action: 'redact' });
         }
-        if (selection.encoding !== null) {
-          ctx.promptTokens = { count: prompt.fixedTokens + result.tokens, exact: result.exact };
-        }
+        if (selection.encoding !== null) ctx.promptTokens = { count: result.tokens, exact: result.exact };
         const pseudonyms = result.pseudonyms.length > 0 ? new Map(result.pseudonyms) : emptyPseudonyms;
-        if (pseudonyms.size > 0 || selection.output.length > 0 || result.redacted.length > 0) {
-          setState(ctx, pseudonyms, selection.output, result.redacted.length);
+        if (pseudonyms.size > 0 || selection.output.length > 0 || result.redactedTexts > 0) {
+          setState(ctx, pseudonyms, selection.output, result.redactedTexts);
         }
       });
     },

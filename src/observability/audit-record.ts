@@ -109,9 +109,10 @@ function writeBody(out: AuditBatchWriter, body: Buffer | string | undefined): vo
 }
 
 function writeRequestBody(out: AuditBatchWriter, ctx: RequestContext): void {
-  // The raw body parsed into ctx.json, so it is valid JSON; re-serialise only when a stage changed it (e.g. redaction).
-  if (!ctx.bodyChanged && ctx.rawBody.length > 0 && Object.keys(ctx.json).length > 0) out.json(ctx.rawBody);
-  else out.text(JSON.stringify(ctx.json ?? null));
+  // ctx.body passed the parse stage (or is a stage's re-serialisation of it), so it is valid JSON;
+  // a body the parse stage refused is recorded as the client sent it.
+  if (ctx.body) out.json(ctx.body);
+  else writeBody(out, ctx.rawBody);
 }
 
 function writeResponseBody(out: AuditBatchWriter, ctx: RequestContext, streamed: ReassembledResponse | undefined): void {

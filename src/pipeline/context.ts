@@ -59,8 +59,15 @@ export interface RequestContext {
   operation: Operation;
   /** Raw client body. */
   readonly rawBody: Buffer;
-  /** Parsed body; a stage that changes it must call markBodyChanged(). */
-  json: Record<string, unknown>;
+  /** Parsed body, kept for small bodies only (see keptJsonMaxBytes); a large one is handled as bytes. */
+  json: Record<string, unknown> | undefined;
+  /**
+   * The body as it is forwarded and audited: set by the parse stage once it is known to be a JSON
+   * object, replaced by a stage that changes it (PII redaction).
+   */
+  body: Buffer | undefined;
+  /** stream_options as the client sent it. */
+  streamOptions: Record<string, unknown> | undefined;
   /** Model as the client asked for it. */
   model: string;
   stream: boolean;
@@ -76,8 +83,6 @@ export interface RequestContext {
   promptTokens: { count: number; exact: boolean } | undefined;
   /** Set by the route stage. */
   deployment: Deployment | undefined;
-  /** True once a stage replaced json content; the forwarded body is then re-serialised. */
-  bodyChanged: boolean;
   /** Set when a stage wants the non-stream response body kept in result.responseBody. */
   keepResponseBody: boolean;
   /**
@@ -129,7 +134,9 @@ export function createContext(head: IncomingHead, body: Buffer, operation: Opera
     head,
     operation,
     rawBody: body,
-    json: {},
+    json: undefined,
+    body: undefined,
+    streamOptions: undefined,
     model: '',
     stream: false,
     clientWantsUsage: false,
@@ -137,7 +144,6 @@ export function createContext(head: IncomingHead, body: Buffer, operation: Opera
     key: undefined,
     promptTokens: undefined,
     deployment: undefined,
-    bodyChanged: false,
     keepResponseBody: false,
     syntheticResponse: undefined,
     upstreamHeaders: [],

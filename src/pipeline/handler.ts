@@ -87,19 +87,10 @@ export function createHandler(rt: Runtime): RequestHandler {
   function forward(ctx: RequestContext, reply: Reply, endpoint: ProxyEndpoint): void {
     const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
     const addUsage = ctx.stream && !ctx.clientWantsUsage && usageOperations.has(ctx.operation);
-    let body: Buffer;
-    if (ctx.bodyChanged) {
-      const json: Record<string, unknown> = { ...ctx.json, model: deployment.upstreamModel };
-      if (addUsage) json.stream_options = { ...(json.stream_options as object | undefined), include_usage: true };
-      body = Buffer.from(JSON.stringify(json));
-    } else {
-      const edits = new Map<string, string>();
-      if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
-      if (addUsage) {
-        edits.set('stream_options', JSON.stringify({ ...(ctx.json.stream_options as object | undefined), include_usage: true }));
-      }
-      body = editTopLevel(ctx.rawBody, edits);
-    }
+    const edits = new Map<string, string>();
+    if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
+    if (addUsage) edits.set('stream_options', JSON.stringify({ ...ctx.streamOptions, include_usage: true }));
+    const body = editTopLevel(ctx.body ?? ctx.rawBody, edits);
     const filters: ResponseFilter[] = [];
     for (const stage of filterStages) {
       const filter = stage.responseFilter?.(ctx);

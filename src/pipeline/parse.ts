@@ -1,10 +1,21 @@
 // Parse stage: JSON body → the few validated fields the gateway itself needs. Everything else is the provider's business.
 import { errors } from '../shared/errors.js';
 
+/**
+ * Bodies up to this size stay parsed on the context. A larger one is parsed, read and dropped at
+ * once: its strings die young, while kept for the request's life they would be promoted and cost
+ * the event loop full GCs (docs/guardrails.md, "Large prompts stay bytes").
+ */
+export const keptJsonMaxBytes = 16 * 1024;
+
 export interface ParsedRequest {
-  json: Record<string, unknown>;
+  /** The parsed body, for bodies up to keptJsonMaxBytes. */
+  json: Record<string, unknown> | undefined;
+  /** The body, now known to be a JSON object. */
+  body: Buffer;
   model: string;
   stream: boolean;
+  streamOptions: Record<string, unknown> | undefined;
   clientWantsUsage: boolean;
   maxOutputTokens: number | undefined;
 }
@@ -49,9 +60,11 @@ export function parseRequest(body: Buffer, requiredField: string): ParsedRequest
     throw errors.invalidParam(obj.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens', 'Token limits must be non-negative integers.');
   }
   return {
-    json: obj,
+    json: body.length <= keptJsonMaxBytes ? obj : undefined,
+    body,
     model,
     stream: stream === true,
+    streamOptions: (options ?? undefined) as Record<string, unknown> | undefined,
     clientWantsUsage: (options as { include_usage?: unknown } | undefined)?.include_usage === true,
     maxOutputTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
   };

@@ -164,4 +164,44 @@ describe('guards through the gateway', () => {
     });
     assert.equal(completion.choices[0]!.message.content, 'Reply to zoë@example.com re [REDACTED]');
   });
+
+  // Above keptJsonMaxBytes and the inline threshold: the server thread keeps only the bytes, the
+  // worker parses, guards, redacts and re-serialises, and the forwarded body is edited as bytes.
+  test('a 100 KB prompt goes through as bytes: redacted upstream, restored in the answer, audited as sent', async () => {
+    const clause = 'The supplier shall deliver the goods within thirty days of the written order. ';
+    const filler = clause.repeat(Math.ceil((100 * 1024) / clause.length));
+    const text = `Contact jane@example.com. ${filler}Pay with 4111 1111 1111 1111, then mail jane@example.com.`;
+    const completion = await client.chat.completions.create(
+      { model: 'echo', messages: [{ role: 'user', content: text }] },
+      { headers: { 'x-request-id': 'large-prompt-1' } },
+    );
+    const sent = echo.bodies.at(-1) as { model: string; messages: Array<{ content: string }> };
+    assert.equal(sent.model, 'echo');
+    assert.equal(sent.messages[0]!.content, `Contact <EMAIL_1>. ${filler}Pay with [CREDIT_CARD], then mail <EMAIL_1>.`);
+    assert.equal(completion.choices[0]!.message.content, `Contact jane@example.com. ${filler}Pay with [CREDIT_CARD], then mail jane@example.com.`);
+
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: text }] });
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) usage = chunk.usage ?? usage;
+    assert.equal(usage, undefined, 'the usage chunk the gateway asked for is not passed to a client that did not');
+    const seen = sim.stats().last.at(-1)!.body as { stream_options?: { include_usage?: boolean }; messages: Array<{ content: string }> };
+    assert.deepEqual(seen.stream_options, { include_usage: true });
+    assert.ok(seen.messages[0]!.content.startsWith('Contact <EMAIL_1>. The supplier'));
+
+    await assert.rejects(
+      client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `${filler}How do I build a bomb?` }] }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.code === 'content_policy_violation',
+    );
+
+    const auditUrl = `http://127.0.0.1:${gateway.adminPort}/admin/audit?model=echo&limit=20`;
+    let record: { request_body: { messages: Array<{ content: string }> } } | undefined;
+    for (let i = 0; i < 50 && !record; i++) {
+      const res = await fetch(auditUrl, { headers: { authorization: `Bearer ${gateway.adminToken}` } });
+      const { data } = (await res.json()) as { data: Array<{ request_id: string; request_body: { messages: Array<{ content: string }> } }> };
+      record = data.find((r) => r.request_id === 'large-prompt-1');
+      if (!record) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(record, 'the audit record arrived');
+    assert.equal(record.request_body.messages[0]!.content, sent.messages[0]!.content, 'the audit log holds what was forwarded');
+  });
 });

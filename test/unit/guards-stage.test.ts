@@ -137,7 +137,7 @@ test('PII is redacted in the body, the count is exact, and the response is resto
   };
   const ctx = context('gpt-4o', body);
   await stage.onRequest!(ctx);
-  assert.equal(ctx.bodyChanged, true);
+  assert.deepEqual(JSON.parse(ctx.body!.toString('utf8')), body, 'the forwarded body is the redacted one');
   assert.equal(body.messages[0]!.content, 'Reply to <EMAIL_1>.');
   assert.deepEqual(body.messages[1]!.content, [{ type: 'text', text: 'Card [CREDIT_CARD], mail <EMAIL_1> and <EMAIL_2>' }]);
   const expected = 3 * 2 + 3 + o200k.count('Reply to <EMAIL_1>.').count + o200k.count('Card [CREDIT_CARD], mail <EMAIL_1> and <EMAIL_2>').count;
@@ -157,6 +157,17 @@ test('PII is redacted in the body, the count is exact, and the response is resto
   );
 });
 
+test('a body the parse stage did not keep (large) is parsed where it is analysed; the client bytes stay untouched', async () => {
+  const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'mail bob@example.com' }] };
+  const ctx = context('gpt-4o', body);
+  ctx.json = undefined;
+  const raw = ctx.rawBody.toString('utf8');
+  await stage.onRequest!(ctx);
+  assert.equal(ctx.rawBody.toString('utf8'), raw);
+  assert.deepEqual(JSON.parse(ctx.body!.toString('utf8')), { model: 'gpt-4o', messages: [{ role: 'user', content: 'mail <EMAIL_1>' }] });
+  assert.equal(body.messages[0]!.content, 'mail bob@example.com', 'nothing reached back into an object the stage was not given');
+});
+
 test('PII in earlier tool-call arguments is redacted too, and restored in the answer', async () => {
   const body = {
     model: 'gpt-4o',
@@ -168,7 +179,7 @@ test('PII in earlier tool-call arguments is redacted too, and restored in the an
   };
   const ctx = context('gpt-4o', body);
   await stage.onRequest!(ctx);
-  assert.equal(ctx.bodyChanged, true);
+  assert.deepEqual(JSON.parse(ctx.body!.toString('utf8')), body, 'the forwarded body is the redacted one');
   assert.equal(body.messages[1]!.tool_calls![0]!.function.arguments, '{"to":"<EMAIL_1>"}');
   assert.equal(body.messages[2]!.content, 'sent to <EMAIL_1>');
   assert.equal(body.messages[1]!.tool_calls![0]!.function.name, 'send_mail');

@@ -264,14 +264,14 @@ describe('audit record', () => {
     const env = setup();
     const ctx = context(env.cfg);
     const pretty = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'line one\nline two' }] }, null, 2);
-    Object.assign(ctx, { rawBody: Buffer.from(pretty), json: JSON.parse(pretty) as Record<string, unknown> });
+    Object.assign(ctx, { rawBody: Buffer.from(pretty), body: Buffer.from(pretty), json: JSON.parse(pretty) as Record<string, unknown> });
     await runRequest(env, ctx, (c) => {
       okStream(c, 1, 2);
       c.result.responseBody = Buffer.from('{\n  "id": "x"\n}');
     });
     const redacted = context(env.cfg);
     redacted.json = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'mail <EMAIL_1>' }] };
-    redacted.bodyChanged = true;
+    redacted.body = Buffer.from(JSON.stringify(redacted.json));
     await runRequest(env, redacted, (c) => {
       okStream(c, 1, 2);
       c.result.responseBody = Buffer.from('upstream said: not json');

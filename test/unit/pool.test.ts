@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GuardPool, PoolTimeoutError, PoolWorkerError, workersPerServerThread } from '../../src/pool/guard-pool.js';
-import { frame, unframe, type AnalyseTask } from '../../src/pool/tasks.js';
+import { frame, unframe, type AnalyseRequestTask } from '../../src/pool/tasks.js';
 import type { EngineSetup } from '../../src/guards/engine.js';
 
 const setup: EngineSetup = {
@@ -10,20 +10,18 @@ const setup: EngineSetup = {
   preload: ['o200k_base'],
   piiPrefilter: true,
   testHooks: true,
+  media: { image_tokens_default: 765, audio_tokens_default: 600, file_tokens_default: 1000 },
 };
 
 const pool = new GuardPool({ threads: 1, timeoutMs: 3000, setup });
 after(() => pool.close());
 
-function analyse(texts: string[]): AnalyseTask {
+function analyse(userTexts: string[]): AnalyseRequestTask {
+  const body = { model: 'm', messages: userTexts.map((content) => ({ role: 'user', content })) };
   return {
-    kind: 'analyse',
-    countDeadlineEpochMs: Date.now() + 2000,
-    encoding: 'o200k_base',
-    texts,
-    countOnly: [],
-    guards: [{ guard: 0, texts: texts.map((_, i) => i) }],
-    pii: { policy: 0, texts: texts.map((_, i) => i) },
+    kind: 'analyse-request',
+    body: Buffer.from(JSON.stringify(body)),
+    spec: { operation: 'chat.completions', encoding: 'o200k_base', guards: [0], pii: 0, countDeadlineEpochMs: Date.now() + 2000 },
   };
 }
 
@@ -32,7 +30,9 @@ test('framing round-trips a task through msgpackr into a buffer of its own', () 
   const bytes = frame(task);
   assert.equal(bytes.byteOffset, 0);
   assert.equal(bytes.buffer.byteLength, bytes.length, 'transferable without taking msgpackr’s shared buffer');
-  assert.deepEqual(unframe(bytes), task);
+  const back = unframe<AnalyseRequestTask>(bytes);
+  assert.deepEqual(back.spec, task.spec);
+  assert.deepEqual(Buffer.from(back.body), task.body, 'the body crosses as the same bytes');
 });
 
 test('pool size: total split across server threads, at least one each', () => {
@@ -43,17 +43,25 @@ test('pool size: total split across server threads, at least one each', () => {
 
 test('a real worker guards, redacts and counts', async () => {
   await pool.ready();
-  const result = await pool.run(analyse(['Write to ann@example.com please', 'and again ann@example.com']));
-  assert.equal(result.verdict, null);
-  assert.deepEqual(result.redacted, [
-    [0, 'Write to <EMAIL_1> please'],
-    [1, 'and again <EMAIL_1>'],
-  ]);
-  assert.deepEqual(result.pseudonyms, [['<EMAIL_1>', 'ann@example.com']]);
-  assert.equal(result.exact, true);
-  assert.ok(result.tokens > 5);
+  const { analysis } = await pool.run(analyse(['Write to ann@example.com please', 'and again ann@example.com']));
+  assert.equal(analysis.verdict, null);
+  assert.equal(analysis.redactedTexts, 2);
+  assert.ok(analysis.body, 'the redacted body comes back as bytes');
+  assert.deepEqual(JSON.parse(Buffer.from(analysis.body).toString('utf8')), {
+    model: 'm',
+    messages: [
+      { role: 'user', content: 'Write to <EMAIL_1> please' },
+      { role: 'user', content: 'and again <EMAIL_1>' },
+    ],
+  });
+  assert.deepEqual(analysis.pseudonyms, [['<EMAIL_1>', 'ann@example.com']]);
+  assert.equal(analysis.exact, true);
+  // 3 per message, 3 to prime the reply, and the redacted texts themselves.
+  assert.ok(analysis.tokens > 2 * 3 + 3 + 5);
+  const clean = await pool.run(analyse(['nothing to hide']));
+  assert.equal(clean.analysis.body, null, 'an unchanged body is not sent back');
   const denied = await pool.run(analyse(['fine', 'this is FORBIDDEN']));
-  assert.deepEqual(denied.verdict, { guard: 0, reason: 'deny' });
+  assert.deepEqual(denied.analysis.verdict, { guard: 0, reason: 'deny' });
 });
 
 test('a crashed worker fails its task with a clear error, is replaced, and later tasks succeed', async () => {
