@@ -4,6 +4,7 @@
 // from a priority queue performs exactly the same merges in the same order in O(n log n).
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
 import cl100kBase from 'js-tiktoken/ranks/cl100k_base';
+import { RankTable } from './rank-table.js';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 export const encodingNames: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
@@ -83,8 +84,7 @@ class NumberHeap {
 export class TokenCounter {
   readonly encoding: EncodingName;
   /** Token byte strings (one char per byte, latin1) → rank. */
-  private readonly ranks = new Map<string, number>();
-  private readonly maxTokenBytes: number;
+  private readonly ranks: RankTable;
   private readonly preTokenizer: RegExp;
   private readonly heap = new NumberHeap();
   private next = new Int32Array(256);
@@ -93,19 +93,19 @@ export class TokenCounter {
   constructor(encoding: EncodingName) {
     this.encoding = encoding;
     const file = rankFiles[encoding];
-    let maxBytes = 1;
+    const tokens: string[] = [];
+    const ranks: number[] = [];
     // Format (js-tiktoken): one line per run, "<prefix> <first rank> <base64 token> <base64 token> …".
     for (const line of file.bpe_ranks.split('\n')) {
       if (!line) continue;
       const fields = line.split(' ');
       const first = Number.parseInt(fields[1]!, 10);
       for (let i = 2; i < fields.length; i++) {
-        const bytes = Buffer.from(fields[i]!, 'base64').toString('latin1');
-        if (bytes.length > maxBytes) maxBytes = bytes.length;
-        this.ranks.set(bytes, first + i - 2);
+        tokens.push(Buffer.from(fields[i]!, 'base64').toString('latin1'));
+        ranks.push(first + i - 2);
       }
     }
-    this.maxTokenBytes = maxBytes;
+    this.ranks = new RankTable(tokens, ranks);
     this.preTokenizer = new RegExp(file.pat_str, 'gu');
   }
 
@@ -120,7 +120,7 @@ export class TokenCounter {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const bytes = utf8Bytes(m[0]);
-      total += this.ranks.has(bytes) ? 1 : this.mergeCount(bytes);
+      total += this.ranks.get(bytes, 0, bytes.length) >= 0 ? 1 : this.mergeCount(bytes);
       checked += bytes.length;
       if (checked >= 65536) {
         checked = 0;
@@ -140,9 +140,9 @@ export class TokenCounter {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const bytes = utf8Bytes(m[0]);
-      const whole = this.ranks.get(bytes);
-      if (whole !== undefined) out.push(whole);
-      else for (const [start, end] of this.merge(bytes)) out.push(this.ranks.get(bytes.slice(start, end))!);
+      const whole = this.ranks.get(bytes, 0, bytes.length);
+      if (whole >= 0) out.push(whole);
+      else for (const [start, end] of this.merge(bytes)) out.push(this.ranks.get(bytes, start, end));
     }
     return out;
   }
@@ -153,8 +153,9 @@ export class TokenCounter {
     return parts;
   }
 
-  private rankOf(bytes: string, start: number, end: number): number | undefined {
-    return end - start > this.maxTokenBytes ? undefined : this.ranks.get(bytes.slice(start, end));
+  /** Rank of bytes[start, end), or -1. */
+  private rankOf(bytes: string, start: number, end: number): number {
+    return this.ranks.get(bytes, start, end);
   }
 
   /** Byte-pair merge of one pre-token; yields the [start, end) byte ranges of its tokens. */
@@ -175,7 +176,7 @@ export class TokenCounter {
     heap.clear();
     for (let i = 0; i + 1 < n; i++) {
       const rank = this.rankOf(bytes, i, i + 2);
-      if (rank !== undefined) heap.push(rank * positionSpan + i);
+      if (rank >= 0) heap.push(rank * positionSpan + i);
     }
     while (heap.size > 0) {
       const key = heap.pop();
@@ -194,11 +195,11 @@ export class TokenCounter {
       const before = prev[start]!;
       if (before >= 0) {
         const r = this.rankOf(bytes, before, after);
-        if (r !== undefined) heap.push(r * positionSpan + before);
+        if (r >= 0) heap.push(r * positionSpan + before);
       }
       if (after < n) {
         const r = this.rankOf(bytes, start, next[after]!);
-        if (r !== undefined) heap.push(r * positionSpan + start);
+        if (r >= 0) heap.push(r * positionSpan + start);
       }
     }
     for (let i = 0; i < n; i = next[i]!) yield [i, next[i]!];

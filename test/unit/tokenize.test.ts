@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Tiktoken } from 'js-tiktoken/lite';
+import { RankTable } from '../../src/guards/rank-table.js';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
 import cl100kBase from 'js-tiktoken/ranks/cl100k_base';
 import { TokenCounter } from '../../src/guards/tokenizer.js';
@@ -110,4 +111,22 @@ test('image, audio and file parts are never tokenized as text', () => {
   const total = prompt.fixedTokens + [...prompt.texts, ...prompt.countOnly].reduce((n, t) => n + o200k.count(t).count, 0);
   // OpenAI framing for text-only chats: same formula as the cookbook's num_tokens_from_messages.
   assert.equal(total, 1375 + o200k.count('Be brief.').count + o200k.count('What is in this image?').count + o200k.count('ann').count);
+});
+
+test('rank table: finds a token inside a longer text by range, and nothing that is not a token', () => {
+  const tokens = ['a', 'b', 'ab', 'abc', '\u00ff\u0000', 'ba'];
+  const table = new RankTable(tokens, [10, 11, 12, 13, 14, 15]);
+  const text = 'xxabcx\u00ff\u0000';
+  assert.equal(table.get(text, 2, 4), 12);
+  assert.equal(table.get(text, 2, 5), 13);
+  assert.equal(table.get(text, 3, 4), 11);
+  assert.equal(table.get(text, 6, 8), 14, 'bytes above 0x7f and zero bytes');
+  assert.equal(table.get(text, 0, 2), -1);
+  assert.equal(table.get(text, 3, 5), -1, '"bc" is not a token though "b" and "c"-prefixed ones are near it');
+  assert.equal(table.get(text, 0, 6), -1, 'longer than any token');
+  assert.equal(table.get('', 0, 0), -1);
+  // Every token found again, at scale (collisions in a table of 2× the size).
+  const many = Array.from({ length: 50_000 }, (_, i) => `t${i.toString(36)}`);
+  const big = new RankTable(many, many.map((_, i) => i * 3));
+  for (let i = 0; i < many.length; i += 997) assert.equal(big.get(`..${many[i]}..`, 2, 2 + many[i]!.length), i * 3);
 });
