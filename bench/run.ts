@@ -1,4 +1,4 @@
-// npm run bench [-- --only core|limits|observability|guards|all] — see docs/BENCHMARKS.md.
+// npm run bench [-- --only core|limits|observability|guards|guards-gateway|all] — see docs/BENCHMARKS.md.
 // The core suite starts the simulator, the gateway (threads 1 and auto) and nginx as child processes
 // and measures them in one run: throughput sweep, sequential added latency, streaming TTFT and gaps.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { runSweep } from './scenarios/throughput.js';
 import { runRatioRounds } from './scenarios/ratio-rounds.js';
 
 const usage = `npm run bench -- [options]
-  --only SUITES        core (default), limits, observability, guards, all; comma-separated
+  --only SUITES        core (default), limits, observability, guards, guards-gateway, all; comma-separated
   --duration S         seconds per load cell (default 5; --quick: 2)
   --warmup S           warm-up seconds before each cell (default 1)
   --concurrency LIST   sweep concurrencies (default 1,8,64,256)
@@ -78,6 +78,7 @@ const extraSuites: Record<string, { file: string; entry: string }> = {
   limits: { file: './limits.js', entry: 'runLimitsBench' },
   observability: { file: './observability.js', entry: 'runObservabilityBench' },
   guards: { file: './guards.js', entry: 'runGuardsBench' },
+  'guards-gateway': { file: './guards-gateway.js', entry: 'runGuardsGatewayBench' },
 };
 
 async function runCore(): Promise<Record<string, unknown>> {
