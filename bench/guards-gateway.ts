@@ -7,7 +7,8 @@
 // of their own, so parsing 100 KB there does not delay the small answers.
 // Run alone: node dist/bench/guards-gateway.js [--quick]
 // SWITCHYARD_BENCH_GATEWAY_DIST=/other/dist runs that build's gateway (A/B of two commits);
-// SWITCHYARD_BENCH_LARGE_PER_S sets the rate of large prompts (default 100).
+// SWITCHYARD_BENCH_LARGE_PER_S sets the rate of large prompts (default 100), SWITCHYARD_BENCH_POOL_SIZE
+// the gateway's pool (default 2).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { distDir, freePort, startSimulator, type Target } from './lib/targets.js
 import { contractText } from './guards.js';
 
 const gatewayDist = process.env.SWITCHYARD_BENCH_GATEWAY_DIST ?? distDir;
+const poolSize = Number(process.env.SWITCHYARD_BENCH_POOL_SIZE ?? 2);
 const piiDetectors = '{ email: pseudonymize, phone: mask, credit_card: mask, us_ssn: mask, iban: pseudonymize, ipv4: mask, ipv6: mask, secret: mask }';
 
 /** guarded: every guard on every model. passthrough: guards on the small model only, no counting. */
@@ -37,7 +39,7 @@ function yaml(workDir: string, name: string, simPort: number, largeSimPort: numb
     '  - { name: gpt-4o-mini, provider: sim }',
     '  - { name: gpt-4o-large, provider: sim-large }',
     `tokenizer: { enabled: ${name === 'guarded'} }`,
-    'pool: { size: 2 }',
+    `pool: { size: ${poolSize} }`,
     'guards:',
     '  prompt:',
     `    - { name: deny, ${only}deny: ['\\bbuild\\b.*\\b(bomb|explosive)s?\\b', 'ignore (all )?previous instructions', 'system prompt'] }`,
@@ -165,7 +167,7 @@ export async function runGuardsGatewayBench(opts: { quick?: boolean; log?: (line
       results[name] = row;
       log(`    ${name.padEnd(11)} small p50/p99 idle ${row.idle.small_p50_ms}/${row.idle.small_p99_ms} ms, loaded ${row.under_100kb_load.small_p50_ms}/${row.under_100kb_load.small_p99_ms} ms (×${row.p99_ratio_loaded_to_idle}), ${row.under_100kb_load.large_per_s} large/s`);
     }
-    return { gateway_dist: gatewayDist, rounds, round_s: seconds, large_prompts_per_s_offered: largePerS, ...results };
+    return { gateway_dist: gatewayDist, pool_size: poolSize, rounds, round_s: seconds, large_prompts_per_s_offered: largePerS, ...results };
   } finally {
     for (const t of started.reverse()) await t.child.stop();
     rmSync(workDir, { recursive: true, force: true });
