@@ -94,6 +94,15 @@ describe('count_tokens', () => {
     assert.deepEqual(record.response_body, streamed.body);
   });
 
+  test('a 100 KB prompt is counted exactly in the pool, from its bytes', async () => {
+    const o200k = new TokenCounter('o200k_base');
+    const long = 'Clause 7: the supplier shall deliver within thirty days of the written order, jane@example.com. '.repeat(1100);
+    const large = [{ role: 'user', content: long }];
+    const res = await count(exact.port, { model: 'gpt-4o-mini', messages: large });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual({ tokens: res.body.input_tokens, exact: res.body.exact }, { tokens: 3 + 3 + o200k.count(long).count, exact: true }, 'counted as sent: the email is not redacted first');
+  });
+
   test('the rules of any request: key required, model allowed, body validated', async () => {
     assert.equal((await count(exact.port, { model: 'gpt-4o-mini', messages }, 'sk-wrong')).status, 401);
     const forbidden = await count(exact.port, { model: 'gpt-4o', messages });
