@@ -9,7 +9,6 @@ import { TokenCounter } from '../src/guards/tokenizer.js';
 import { GuardPool } from '../src/pool/guard-pool.js';
 import type { AnalyseTask } from '../src/guards/engine.js';
 import { analyseRequestBody, type AnalysisSpec } from '../src/guards/request-analysis.js';
-import type { AnalyseRequestTask } from '../src/pool/tasks.js';
 import type { PiiPolicyConfig, PromptGuardConfig } from '../src/guards/config.js';
 
 const words = 'the contract party agreement shall term notice payment invoice clause liability data service provider customer section hereby within days written consent confidential information obligations'.split(' ');
@@ -86,10 +85,6 @@ function chatBody(text: string): Buffer {
   return Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] }));
 }
 
-function requestTask(body: Buffer): AnalyseRequestTask {
-  return { kind: 'analyse-request', body, spec: allGuards() };
-}
-
 /** Runs fn repeatedly for about `ms`, returns per-call ms samples (sorted). */
 async function sample(ms: number, fn: () => unknown | Promise<unknown>, minRuns = 5): Promise<number[]> {
   const samples: number[] = [];
@@ -150,7 +145,7 @@ export async function runGuardsBench(): Promise<object> {
     for (const kb of [0.25, 1, 4, 16, 64]) {
       const body = chatBody(contractText(kb * 1024));
       const inline = await sample(400, () => analyseRequestBody(engine, body, allGuards()));
-      const pooled = await sample(400, () => pool.run(requestTask(body)));
+      const pooled = await sample(400, () => pool.analyseRequest(body, allGuards()));
       hopRows.push({ kb, inline_p50_ms: round(percentile(inline, 50), 3), pool_p50_ms: round(percentile(pooled, 50), 3) });
     }
 
@@ -161,7 +156,7 @@ export async function runGuardsBench(): Promise<object> {
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (performance.now() - poolStart < 3000) {
-          await pool.run(requestTask(body100k));
+          await pool.analyseRequest(body100k, allGuards());
           poolTasks++;
         }
       }),
@@ -169,7 +164,7 @@ export async function runGuardsBench(): Promise<object> {
     const poolSeconds = (performance.now() - poolStart) / 1000;
 
     // Added latency of one 100 KB prompt with all guards on, and the event loop while 100 KB prompts are guarded.
-    const added = await sample(3000, () => pool.run(requestTask(body100k)));
+    const added = await sample(3000, () => pool.analyseRequest(body100k, allGuards()));
     // Small prompts every 5 ms for 3 s: once with the pool idle, once while 3 loops keep 100 KB prompts in it.
     const smallBody = chatBody('What is the notice period in section 4?');
     const smallPrompts = async (withLoad: boolean) => {
@@ -179,7 +174,7 @@ export async function runGuardsBench(): Promise<object> {
       const until = performance.now() + 3000;
       const load = withLoad
         ? Array.from({ length: 3 }, async () => {
-            while (performance.now() < until) await pool.run(requestTask(body100k));
+            while (performance.now() < until) await pool.analyseRequest(body100k, allGuards());
           })
         : [];
       const smallLoop = (async () => {

@@ -1,11 +1,12 @@
 // Piscina entry point of the guard pool: unframes a task, runs it on this thread's GuardEngine, frames the answer.
 import { setPriority } from 'node:os';
 import { workerData, move } from 'piscina';
-import { GuardEngine, type EngineSetup } from '../src/guards/engine.js';
+import { GuardEngine } from '../src/guards/engine.js';
 import { analyseRequestBody } from '../src/guards/request-analysis.js';
-import { frame, unframe, type GuardTask, type GuardTaskResult } from '../src/pool/tasks.js';
+import { writeToSlot } from '../src/pool/return-area.js';
+import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData } from '../src/pool/tasks.js';
 
-const setup = workerData as EngineSetup;
+const { setup, returnArea } = workerData as GuardWorkerData;
 const workerNice = 10;
 
 // Guard work is batch work: when the cores are busy, the server threads' event loops come first.
@@ -21,8 +22,15 @@ const engine = new GuardEngine(setup);
 
 function run(task: GuardTask): GuardTaskResult {
   switch (task.kind) {
-    case 'analyse-request':
-      return { kind: 'analyse-request', analysis: analyseRequestBody(engine, task.body, task.spec) };
+    case 'analyse-request': {
+      const analysis = analyseRequestBody(engine, task.body, task.spec);
+      let bodyInSlot = -1;
+      if (analysis.body && task.returnSlot >= 0 && writeToSlot(returnArea, task.returnSlot, analysis.body)) {
+        bodyInSlot = analysis.body.byteLength;
+        analysis.body = null;
+      }
+      return { kind: 'analyse-request', analysis, bodyInSlot };
+    }
     case 'count':
       return engine.count(task);
     case 'crash':

@@ -48,8 +48,7 @@ async function runAnalysis(runner: AnalyseRunner, ctx: RequestContext, spec: Ana
   if (runner.inline && ctx.rawBody.length <= runner.inlineMaxBytes) return analyseRequest(runner.inline, parsedBody(ctx), spec);
   if (!runner.pool) throw new PoolWorkerError('no guard pool');
   // The body crosses as bytes (the client's, which the parse stage accepted), and comes back as bytes if redacted.
-  const { analysis } = await runner.pool.run({ kind: 'analyse-request', body: ctx.rawBody, spec });
-  return analysis;
+  return runner.pool.analyseRequest(ctx.rawBody, spec);
 }
 
 export function createGuardsStage(config: GuardsConfig, selector: GuardSelector, runner: AnalyseRunner): Stage {

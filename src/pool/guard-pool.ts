@@ -3,7 +3,13 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { EngineSetup } from '../guards/engine.js';
-import { frame, unframe, type GuardTask, type GuardTaskResult, type ResultOf } from './tasks.js';
+import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
+import { ReturnArea } from './return-area.js';
+import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData, type ResultOf } from './tasks.js';
+
+/** Redacted bodies in flight through the return area, and the largest one it takes (larger ones come back as messages). */
+const returnSlots = 8;
+const returnSlotBytes = 1024 * 1024;
 
 export const guardWorkerFile = new URL('../../workers/guard-worker.js', import.meta.url).href;
 
@@ -39,17 +45,19 @@ export function workersPerServerThread(size: number | 'auto', serverThreads: num
 export class GuardPool {
   readonly timeoutMs: number;
   private readonly piscina: Piscina;
+  private readonly returns = new ReturnArea(returnSlots, returnSlotBytes);
   private closed = false;
 
   constructor(options: GuardPoolOptions) {
     this.timeoutMs = options.timeoutMs;
+    const workerData: GuardWorkerData = { setup: options.setup, returnArea: this.returns.shared };
     this.piscina = new Piscina({
       filename: guardWorkerFile,
       minThreads: options.threads,
       maxThreads: options.threads,
       // Workers hold compiled guards and rank tables; keep them for the life of the pool.
       idleTimeout: Number.POSITIVE_INFINITY,
-      workerData: options.setup,
+      workerData,
     });
     // A worker dying with no task in flight is reported here; Piscina already replaces it.
     this.piscina.on('error', () => {});
@@ -88,6 +96,23 @@ export class GuardPool {
     }
     if (!(answer instanceof Uint8Array)) throw new PoolWorkerError('worker returned no framed answer');
     return unframe<GuardTaskResult>(answer) as ResultOf<T>;
+  }
+
+  /** One request's guard work on its body; a redacted body comes back in a buffer of this thread's own. */
+  async analyseRequest(body: Uint8Array, spec: AnalysisSpec): Promise<RequestAnalysis> {
+    const slot = this.returns.acquire();
+    let settled = false;
+    try {
+      const { analysis, bodyInSlot } = await this.run({ kind: 'analyse-request', body, spec, returnSlot: slot });
+      if (bodyInSlot >= 0) analysis.body = this.returns.copyOut(slot, bodyInSlot);
+      settled = true;
+      return analysis;
+    } finally {
+      if (slot >= 0) {
+        if (settled) this.returns.release(slot);
+        else this.returns.rest(slot);
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,32 @@
 // The messages that cross into the guard workers, and their framing: msgpackr-packed bytes in a
 // fresh ArrayBuffer, so the buffer is transferred (moved) to the worker instead of cloned.
 import { Packr } from 'msgpackr';
+import type { EngineSetup } from '../guards/engine.js';
 import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
+import type { ReturnAreaShared } from './return-area.js';
 import type { EncodingName } from '../guards/tokenizer.js';
+
+/** What each worker starts with. */
+export interface GuardWorkerData {
+  setup: EngineSetup;
+  returnArea: ReturnAreaShared;
+}
 
 /** A request's guard work: its body as bytes (never as strings on the event loop) and what to run on it. */
 export interface AnalyseRequestTask {
   kind: 'analyse-request';
   body: Uint8Array;
   spec: AnalysisSpec;
+  /** Slot of the return area for a redacted body, or -1. */
+  returnSlot: number;
 }
 
 export interface AnalyseRequestResult {
   kind: 'analyse-request';
+  /** analysis.body is null when the redacted body was written to the return slot. */
   analysis: RequestAnalysis;
+  /** Length of the redacted body in the return slot, or -1. */
+  bodyInSlot: number;
 }
 
 export interface CountTask {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { GuardPool, PoolTimeoutError, PoolWorkerError, workersPerServerThread } from '../../src/pool/guard-pool.js';
 import { frame, unframe, type AnalyseRequestTask } from '../../src/pool/tasks.js';
 import type { EngineSetup } from '../../src/guards/engine.js';
+import type { AnalysisSpec } from '../../src/guards/request-analysis.js';
+import { ReturnArea, writeToSlot } from '../../src/pool/return-area.js';
 
 const setup: EngineSetup = {
   prompt: [{ name: 'deny-x', deny: ['forbidden'], allow: [], scope: 'last_user', roles: ['user'], case_insensitive: true, action: 'reject', refusal_message: '' }],
@@ -16,13 +18,12 @@ const setup: EngineSetup = {
 const pool = new GuardPool({ threads: 1, timeoutMs: 3000, setup });
 after(() => pool.close());
 
+const spec = (): AnalysisSpec => ({ operation: 'chat.completions', encoding: 'o200k_base', guards: [0], pii: 0, countDeadlineEpochMs: Date.now() + 5000 });
+const chatBody = (userTexts: string[]) => Buffer.from(JSON.stringify({ model: 'm', messages: userTexts.map((content) => ({ role: 'user', content })) }));
+
+/** The task as it crosses, with no return slot: a redacted body comes back in the answer. */
 function analyse(userTexts: string[]): AnalyseRequestTask {
-  const body = { model: 'm', messages: userTexts.map((content) => ({ role: 'user', content })) };
-  return {
-    kind: 'analyse-request',
-    body: Buffer.from(JSON.stringify(body)),
-    spec: { operation: 'chat.completions', encoding: 'o200k_base', guards: [0], pii: 0, countDeadlineEpochMs: Date.now() + 2000 },
-  };
+  return { kind: 'analyse-request', body: chatBody(userTexts), spec: spec(), returnSlot: -1 };
 }
 
 test('framing round-trips a task through msgpackr into a buffer of its own', () => {
@@ -43,7 +44,7 @@ test('pool size: total split across server threads, at least one each', () => {
 
 test('a real worker guards, redacts and counts', async () => {
   await pool.ready();
-  const { analysis } = await pool.run(analyse(['Write to ann@example.com please', 'and again ann@example.com']));
+  const analysis = await pool.analyseRequest(chatBody(['Write to ann@example.com please', 'and again ann@example.com']), spec());
   assert.equal(analysis.verdict, null);
   assert.equal(analysis.redactedTexts, 2);
   assert.ok(analysis.body, 'the redacted body comes back as bytes');
@@ -58,10 +59,46 @@ test('a real worker guards, redacts and counts', async () => {
   assert.equal(analysis.exact, true);
   // 3 per message, 3 to prime the reply, and the redacted texts themselves.
   assert.ok(analysis.tokens > 2 * 3 + 3 + 5);
-  const clean = await pool.run(analyse(['nothing to hide']));
-  assert.equal(clean.analysis.body, null, 'an unchanged body is not sent back');
+  const clean = await pool.analyseRequest(chatBody(['nothing to hide']), spec());
+  assert.equal(clean.body, null, 'an unchanged body is not sent back');
+  const direct = await pool.run(analyse(['mail ann@example.com']));
+  assert.equal(direct.bodyInSlot, -1);
+  assert.match(Buffer.from(direct.analysis.body!).toString('utf8'), /mail <EMAIL_1>/, 'without a slot the body comes back in the answer');
   const denied = await pool.run(analyse(['fine', 'this is FORBIDDEN']));
+  assert.equal(denied.bodyInSlot, -1);
   assert.deepEqual(denied.analysis.verdict, { guard: 0, reason: 'deny' });
+});
+
+test('redacted bodies come back through the return area, each to its own request, and past it when it is full or too small', async () => {
+  // More tasks in flight than slots (8): the rest come back in the answer; every body must be its own.
+  const texts = Array.from({ length: 20 }, (_, i) => `request ${i}: mail user${i}@example.com now`);
+  const results = await Promise.all(texts.map((t) => pool.analyseRequest(chatBody([t]), spec())));
+  results.forEach((analysis, i) => {
+    assert.equal(JSON.parse(Buffer.from(analysis.body!).toString('utf8')).messages[0].content, `request ${i}: mail <EMAIL_1> now`);
+    assert.deepEqual(analysis.pseudonyms, [['<EMAIL_1>', `user${i}@example.com`]]);
+  });
+  // Larger than a slot (1 MiB): sent back in the answer instead.
+  const big = `${'word '.repeat(230_000)}mail ann@example.com`;
+  const bigResult = await pool.analyseRequest(chatBody([big]), spec());
+  assert.equal(JSON.parse(Buffer.from(bigResult.body!).toString('utf8')).messages[0].content, `${'word '.repeat(230_000)}mail <EMAIL_1>`);
+});
+
+test('return area: a slot is owned from acquire to release; a failed task\'s slot rests before reuse', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const area = new ReturnArea(2, 16);
+  const a = area.acquire();
+  const b = area.acquire();
+  assert.notEqual(a, b);
+  assert.equal(area.acquire(), -1, 'all in use');
+  assert.ok(writeToSlot(area.shared, b, Buffer.from('hello')));
+  assert.equal(writeToSlot(area.shared, b, Buffer.alloc(17)), false, 'too large for a slot');
+  assert.equal(area.copyOut(b, 5).toString(), 'hello');
+  area.release(b);
+  area.rest(a);
+  assert.equal(area.acquire(), b);
+  assert.equal(area.acquire(), -1, 'the failed slot is not handed out at once');
+  t.mock.timers.tick(10_000);
+  assert.equal(area.acquire(), a);
 });
 
 test('a crashed worker fails its task with a clear error, is replaced, and later tasks succeed', async () => {
