@@ -3,10 +3,11 @@ import { setPriority } from 'node:os';
 import { workerData, move } from 'piscina';
 import { GuardEngine } from '../src/guards/engine.js';
 import { analyseRequestBody } from '../src/guards/request-analysis.js';
-import { writeToSlot } from '../src/pool/return-area.js';
+import { SharedSlots } from '../src/shared/shared-slots.js';
 import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData } from '../src/pool/tasks.js';
 
-const { setup, returnArea } = workerData as GuardWorkerData;
+const { setup, returnArea: returnMemory } = workerData as GuardWorkerData;
+const returnArea = new SharedSlots(returnMemory);
 const workerNice = 10;
 
 // Guard work is batch work: when the cores are busy, the server threads' event loops come first.
@@ -25,7 +26,7 @@ function run(task: GuardTask): GuardTaskResult {
     case 'analyse-request': {
       const analysis = analyseRequestBody(engine, task.body, task.spec);
       let bodyInSlot = -1;
-      if (analysis.body && task.returnSlot >= 0 && writeToSlot(returnArea, task.returnSlot, analysis.body)) {
+      if (analysis.body && task.returnSlot >= 0 && returnArea.write(task.returnSlot, analysis.body)) {
         bodyInSlot = analysis.body.byteLength;
         analysis.body = null;
       }

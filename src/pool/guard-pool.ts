@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { EngineSetup } from '../guards/engine.js';
 import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
-import { ReturnArea } from './return-area.js';
+import { SharedSlots } from '../shared/shared-slots.js';
 import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData, type ResultOf } from './tasks.js';
 
 /** Redacted bodies in flight through the return area, and the largest one it takes (larger ones come back as messages). */
@@ -45,12 +45,12 @@ export function workersPerServerThread(size: number | 'auto', serverThreads: num
 export class GuardPool {
   readonly timeoutMs: number;
   private readonly piscina: Piscina;
-  private readonly returns = new ReturnArea(returnSlots, returnSlotBytes);
+  private readonly returns = SharedSlots.create(returnSlots, returnSlotBytes);
   private closed = false;
 
   constructor(options: GuardPoolOptions) {
     this.timeoutMs = options.timeoutMs;
-    const workerData: GuardWorkerData = { setup: options.setup, returnArea: this.returns.shared };
+    const workerData: GuardWorkerData = { setup: options.setup, returnArea: this.returns.memory };
     this.piscina = new Piscina({
       filename: guardWorkerFile,
       minThreads: options.threads,

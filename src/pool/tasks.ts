@@ -3,13 +3,14 @@
 import { Packr } from 'msgpackr';
 import type { EngineSetup } from '../guards/engine.js';
 import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
-import type { ReturnAreaShared } from './return-area.js';
+import type { SharedSlotsMemory } from '../shared/shared-slots.js';
 import type { EncodingName } from '../guards/tokenizer.js';
 
 /** What each worker starts with. */
 export interface GuardWorkerData {
   setup: EngineSetup;
-  returnArea: ReturnAreaShared;
+  /** Slots the workers write redacted bodies into (see SharedSlots). */
+  returnArea: SharedSlotsMemory;
 }
 
 /** A request's guard work: its body as bytes (never as strings on the event loop) and what to run on it. */

@@ -4,7 +4,7 @@ import { GuardPool, PoolTimeoutError, PoolWorkerError, workersPerServerThread } 
 import { frame, unframe, type AnalyseRequestTask } from '../../src/pool/tasks.js';
 import type { EngineSetup } from '../../src/guards/engine.js';
 import type { AnalysisSpec } from '../../src/guards/request-analysis.js';
-import { ReturnArea, writeToSlot } from '../../src/pool/return-area.js';
+import { SharedSlots } from '../../src/shared/shared-slots.js';
 
 const setup: EngineSetup = {
   prompt: [{ name: 'deny-x', deny: ['forbidden'], allow: [], scope: 'last_user', roles: ['user'], case_insensitive: true, action: 'reject', refusal_message: '' }],
@@ -83,22 +83,42 @@ test('redacted bodies come back through the return area, each to its own request
   assert.equal(JSON.parse(Buffer.from(bigResult.body!).toString('utf8')).messages[0].content, `${'word '.repeat(230_000)}mail <EMAIL_1>`);
 });
 
-test('return area: a slot is owned from acquire to release; a failed task\'s slot rests before reuse', (t) => {
+test('shared slots: a slot is owned from acquire to release, by any thread; a failed task\'s slot rests before reuse', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
-  const area = new ReturnArea(2, 16);
+  const area = SharedSlots.create(2, 16);
   const a = area.acquire();
   const b = area.acquire();
   assert.notEqual(a, b);
   assert.equal(area.acquire(), -1, 'all in use');
-  assert.ok(writeToSlot(area.shared, b, Buffer.from('hello')));
-  assert.equal(writeToSlot(area.shared, b, Buffer.alloc(17)), false, 'too large for a slot');
+  // Another thread attached to the same memory sees the same slots and bytes.
+  const other = new SharedSlots(area.memory);
+  assert.equal(other.acquire(), -1);
+  assert.ok(other.write(b, Buffer.from('hello')));
+  assert.equal(other.write(b, Buffer.alloc(17)), false, 'too large for a slot');
   assert.equal(area.copyOut(b, 5).toString(), 'hello');
-  area.release(b);
+  assert.equal(area.copyOut(a, 0).length, 0);
+  other.release(b);
   area.rest(a);
   assert.equal(area.acquire(), b);
   assert.equal(area.acquire(), -1, 'the failed slot is not handed out at once');
   t.mock.timers.tick(10_000);
   assert.equal(area.acquire(), a);
+  // Written in a worker thread, read here.
+  const { Worker } = await import('node:worker_threads');
+  t.mock.timers.reset();
+  const shared = SharedSlots.create(1, 8);
+  const slot = shared.acquire();
+  const worker = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     import(workerData.module).then(({ SharedSlots }) => {
+       new SharedSlots(workerData.memory).write(workerData.slot, new Uint8Array([1, 2, 3]));
+       parentPort.postMessage('done');
+     });`,
+    { eval: true, workerData: { module: new URL('../../src/shared/shared-slots.js', import.meta.url).href, memory: shared.memory, slot } },
+  );
+  await new Promise((resolve) => worker.once('message', resolve));
+  await worker.terminate();
+  assert.deepEqual([...shared.copyOut(slot, 3)], [1, 2, 3]);
 });
 
 test('a crashed worker fails its task with a clear error, is replaced, and later tasks succeed', async () => {

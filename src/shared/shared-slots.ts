@@ -1,0 +1,68 @@
+// Slots of bytes in one SharedArrayBuffer, for handing large payloads between threads by copy
+// instead of by message. A thread that receives a transferred (or cloned) ArrayBuffer pays for it in
+// full GCs: at a hundred 100 KB buffers a second the receiving event loop ran a mark-compact every
+// ~0.6 s, while buffers the thread allocates itself and fills by copy are freed by scavenges
+// (docs/guardrails.md, "Large prompts stay bytes"). Used for redacted bodies coming back from the
+// guard workers and for audit batches going to the main thread.
+//
+// A slot is owned from acquire() (a compare-and-swap, so any thread may acquire) to release() (by
+// whichever thread consumed it). A slot whose writer may still be running (its task failed) rests
+// before reuse.
+
+/** What crosses to the other threads (once, at start): the memory and its shape. */
+export interface SharedSlotsMemory {
+  buffer: SharedArrayBuffer;
+  slots: number;
+  slotBytes: number;
+}
+
+const free = 0;
+const taken = 1;
+/** After a failed task, its slot waits this long before reuse: far longer than terminating a worker takes. */
+const restMs = 10_000;
+
+export class SharedSlots {
+  readonly memory: SharedSlotsMemory;
+  private readonly states: Int32Array;
+  private readonly dataOffset: number;
+
+  constructor(memory: SharedSlotsMemory) {
+    this.memory = memory;
+    this.states = new Int32Array(memory.buffer, 0, memory.slots);
+    this.dataOffset = Math.ceil((memory.slots * 4) / 8) * 8;
+  }
+
+  static create(slots: number, slotBytes: number): SharedSlots {
+    const dataOffset = Math.ceil((slots * 4) / 8) * 8;
+    return new SharedSlots({ buffer: new SharedArrayBuffer(dataOffset + slots * slotBytes), slots, slotBytes });
+  }
+
+  /** A free slot, now owned by the caller, or -1 when all are taken. */
+  acquire(): number {
+    for (let i = 0; i < this.memory.slots; i++) if (Atomics.compareExchange(this.states, i, free, taken) === free) return i;
+    return -1;
+  }
+
+  release(slot: number): void {
+    Atomics.store(this.states, slot, free);
+  }
+
+  /** For a slot whose writer may still be running: free again only once it surely is not. */
+  rest(slot: number): void {
+    setTimeout(() => this.release(slot), restMs).unref();
+  }
+
+  /** Copies `bytes` into `slot`; false when they do not fit (the caller sends them another way). */
+  write(slot: number, bytes: Uint8Array): boolean {
+    if (bytes.byteLength > this.memory.slotBytes) return false;
+    new Uint8Array(this.memory.buffer, this.dataOffset + slot * this.memory.slotBytes, bytes.byteLength).set(bytes);
+    return true;
+  }
+
+  /** A copy of the slot's first `length` bytes, in a buffer of the calling thread's own. */
+  copyOut(slot: number, length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    out.set(new Uint8Array(this.memory.buffer, this.dataOffset + slot * this.memory.slotBytes, length));
+    return out;
+  }
+}
