@@ -60,10 +60,17 @@ export class AuditBatchWriter {
 
   /** The lines written so far as a batch in an ArrayBuffer of its own (transferable); the writer starts over. */
   take(): AuditBatch {
-    const batch = { count: this.lines, data: new Uint8Array(this.buf.subarray(0, this.used)) };
+    const { count, bytes } = this.takeView();
+    return { count, data: new Uint8Array(bytes) };
+  }
+
+  /** The lines written so far, as a view to copy from before the next write; the writer starts over. */
+  takeView(): { count: number; bytes: Uint8Array } {
+    const taken = { count: this.lines, bytes: this.buf.subarray(0, this.used) };
     this.used = 0;
     this.lines = 0;
+    // A new buffer leaves the view intact.
     if (this.buf.length > this.initialBytes * 16) this.buf = Buffer.allocUnsafeSlow(this.initialBytes);
-    return batch;
+    return taken;
   }
 }

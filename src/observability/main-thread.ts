@@ -12,7 +12,8 @@ import { AuditDispatcher, newBackpressureFlag } from './audit-dispatcher.js';
 import type { AuditBatch, AuditQuery, AuditSink } from './audit-sink.js';
 import { FileAuditSink } from './file-sink.js';
 import { PostgresAuditSink } from './postgres-sink.js';
-import { auditMessage, metricsMessage, type ObservabilityShared } from './thread-stages.js';
+import { AuditBatchReceiver, auditMessage, auditSlotsMessage, type AuditBatchMessage, type AuditSlotsAnnouncement } from './audit-channel.js';
+import { metricsMessage, type ObservabilityShared } from './thread-stages.js';
 
 export interface MainObservability {
   readonly shared: ObservabilityShared;
@@ -56,7 +57,12 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
     const sinks = await startSinks(config, host.dataDir);
     dispatcher = new AuditDispatcher(sinks, config.audit, flag, registry);
     const d = dispatcher;
-    host.on(auditMessage, (payload) => d.accept(payload as AuditBatch));
+    const receiver = new AuditBatchReceiver();
+    host.on(auditSlotsMessage, (payload) => receiver.announce(payload as AuditSlotsAnnouncement));
+    host.on(auditMessage, (payload) => {
+      const batch = receiver.receive(payload as AuditBatchMessage);
+      if (batch) d.accept(batch);
+    });
     host.addAdminRoute(auditRoute(d));
   }
 

@@ -11,7 +11,7 @@ import { AccessLog, applyLogLevel } from './access-log.js';
 import { isBackpressured } from './audit-dispatcher.js';
 import { AuditBatchWriter } from './audit-batch-writer.js';
 import { BodyPolicy, writeAuditRecord } from './audit-record.js';
-import type { AuditBatch } from './audit-sink.js';
+import { AuditBatchSender } from './audit-channel.js';
 import { ThreadMetrics } from './metrics.js';
 import { StreamReassembler } from './stream-reassembly.js';
 import { noteCost, peekObservations } from '../pipeline/observations.js';
@@ -24,8 +24,6 @@ export interface ObservabilityShared {
   auditBackpressure: SharedArrayBuffer;
 }
 
-/** Message type carrying an AuditBatch from a server thread to the main thread. */
-export const auditMessage = 'observability.audit';
 /** Request type answered by each thread with its registry's getMetricsAsJSON(). */
 export const metricsMessage = 'observability.metrics';
 
@@ -46,7 +44,7 @@ export class AuditForwarder {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly send: (batch: AuditBatch) => void,
+    private readonly send: (writer: AuditBatchWriter) => void,
     private readonly batchMs = 10,
     private readonly maxBatch = 512,
   ) {}
@@ -63,7 +61,7 @@ export class AuditForwarder {
       this.timer = undefined;
     }
     if (this.writer.count === 0) return;
-    this.send(this.writer.take());
+    this.send(this.writer);
   }
 }
 
@@ -78,7 +76,8 @@ export function startThreadObservability(config: SwitchyardConfig, shared: Obser
   const metrics = config.metrics.enabled ? new ThreadMetrics(config.metrics, `thread-${host.threadIndex}`) : undefined;
   if (metrics) host.on(metricsMessage, () => metrics.toJSON());
   const batchMs = Math.min(10, config.audit.sinks.file.fsync_ms);
-  const audit = config.audit.enabled ? new AuditForwarder((batch) => host.send(auditMessage, batch, [batch.data.buffer as ArrayBuffer]), batchMs) : undefined;
+  const sender = config.audit.enabled ? new AuditBatchSender(host) : undefined;
+  const audit = sender ? new AuditForwarder((writer) => sender.send(writer), batchMs) : undefined;
   const bodies = new BodyPolicy(config.audit);
   const accessLog = config.logging.access_log ? new AccessLog(config.logging.level, resolveLogFile(config)) : undefined;
   const prices = new PriceTable(config.prices ?? {});

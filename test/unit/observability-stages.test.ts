@@ -16,7 +16,8 @@ import { batchLines, type AuditBatch } from '../../src/observability/audit-sink.
 import { newBackpressureFlag } from '../../src/observability/audit-dispatcher.js';
 import { noteCost, noteGuardVerdict, noteRateLimitRejection } from '../../src/pipeline/observations.js';
 import { StreamReassembler } from '../../src/observability/stream-reassembly.js';
-import { auditMessage, metricsMessage, startThreadObservability } from '../../src/observability/thread-stages.js';
+import { metricsMessage, startThreadObservability } from '../../src/observability/thread-stages.js';
+import { AuditBatchReceiver, auditMessage, auditSlotsMessage, type AuditBatchMessage, type AuditSlotsAnnouncement } from '../../src/observability/audit-channel.js';
 
 function config(extra = ''): SwitchyardConfig {
   return parseConfig(
@@ -56,8 +57,13 @@ class FakeThreadHost implements ThreadHost {
   readonly threadCount = 1;
   readonly sent: Array<{ type: string; payload: unknown }> = [];
   readonly handlers = new Map<string, (payload: unknown) => unknown>();
+  /** Audit batches as the main thread receives them: copied out of the thread's slots at once (which frees them). */
+  readonly batches: AuditBatch[] = [];
+  private readonly receiver = new AuditBatchReceiver();
   send(type: string, payload: unknown): void {
     this.sent.push({ type, payload: structuredClone(payload) });
+    if (type === auditSlotsMessage) this.receiver.announce(payload as AuditSlotsAnnouncement);
+    else if (type === auditMessage) this.batches.push(this.receiver.receive(payload as AuditBatchMessage)!);
   }
   on(type: string, handler: (payload: unknown) => unknown): void {
     this.handlers.set(type, handler);
@@ -66,7 +72,7 @@ class FakeThreadHost implements ThreadHost {
     return this.lines().map((l) => JSON.parse(l) as AuditRecord);
   }
   lines(): string[] {
-    return this.sent.filter((m) => m.type === auditMessage).flatMap((m) => batchLines(m.payload as AuditBatch));
+    return this.batches.flatMap((b) => batchLines(b));
   }
 }
 
