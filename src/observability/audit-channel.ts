@@ -53,11 +53,26 @@ export class AuditBatchSender {
   }
 }
 
+/** How long a replaced thread's slots stay readable: its last batches arrive well before. */
+const retiredChannelMs = 60_000;
+
 export class AuditBatchReceiver {
   private readonly channels = new Map<string, SharedSlots>();
+  private readonly channelOfThread = new Map<number, string>();
 
-  announce(announcement: AuditSlotsAnnouncement): void {
+  /** A thread's slots; when a replacement thread announces its own, the old ones are let go a minute later. */
+  announce(announcement: AuditSlotsAnnouncement, threadIndex: number): void {
     this.channels.set(announcement.channel, new SharedSlots(announcement.memory));
+    const previous = this.channelOfThread.get(threadIndex);
+    this.channelOfThread.set(threadIndex, announcement.channel);
+    if (previous !== undefined && previous !== announcement.channel) {
+      setTimeout(() => this.channels.delete(previous), retiredChannelMs).unref();
+    }
+  }
+
+  /** Channels still readable (for tests). */
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   /**

@@ -58,7 +58,7 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
     dispatcher = new AuditDispatcher(sinks, config.audit, flag, registry);
     const d = dispatcher;
     const receiver = new AuditBatchReceiver();
-    host.on(auditSlotsMessage, (payload) => receiver.announce(payload as AuditSlotsAnnouncement));
+    host.on(auditSlotsMessage, (payload, threadIndex) => receiver.announce(payload as AuditSlotsAnnouncement, threadIndex));
     host.on(auditMessage, (payload) => {
       const batch = receiver.receive(payload as AuditBatchMessage);
       if (batch) d.accept(batch);

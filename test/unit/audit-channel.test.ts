@@ -36,7 +36,7 @@ test('audit batches cross in shared slots, freed as the main thread reads them; 
   assert.equal(batches.filter((m) => 'data' in (m.payload as object) && m.transfer?.length === 1).length, 2);
 
   const receiver = new AuditBatchReceiver();
-  receiver.announce(host.queue[0]!.payload as AuditSlotsAnnouncement);
+  receiver.announce(host.queue[0]!.payload as AuditSlotsAnnouncement, 0);
   const received = batches.map((m) => {
     assert.equal(m.type, auditMessage);
     return batchLines(receiver.receive(m.payload as AuditBatchMessage)!);
@@ -65,4 +65,23 @@ test('a batch larger than a slot crosses as bytes; an unannounced channel is rep
   batch(writer, ['{"a":1}']);
   sender.send(writer);
   assert.equal(new AuditBatchReceiver().receive(host.queue[2]!.payload as AuditBatchMessage), undefined);
+});
+
+test("a replaced thread's slots stay readable for its last batches, then are let go", (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const receiver = new AuditBatchReceiver();
+  const oldHost = queueHost();
+  const oldSender = new AuditBatchSender(oldHost);
+  const writer = new AuditBatchWriter();
+  batch(writer, ['{"from":"old"}']);
+  oldSender.send(writer);
+  receiver.announce(oldHost.queue[0]!.payload as AuditSlotsAnnouncement, 3);
+  // The replacement (same thread index) announces before the old thread's last batch is read.
+  const newHost = queueHost();
+  new AuditBatchSender(newHost);
+  receiver.announce(newHost.queue[0]!.payload as AuditSlotsAnnouncement, 3);
+  assert.deepEqual(batchLines(receiver.receive(oldHost.queue[1]!.payload as AuditBatchMessage)!), ['{"from":"old"}']);
+  assert.equal(receiver.channelCount, 2);
+  t.mock.timers.tick(60_000);
+  assert.equal(receiver.channelCount, 1, 'the old slots are no longer held');
 });

@@ -62,7 +62,7 @@ class FakeThreadHost implements ThreadHost {
   private readonly receiver = new AuditBatchReceiver();
   send(type: string, payload: unknown): void {
     this.sent.push({ type, payload: structuredClone(payload) });
-    if (type === auditSlotsMessage) this.receiver.announce(payload as AuditSlotsAnnouncement);
+    if (type === auditSlotsMessage) this.receiver.announce(payload as AuditSlotsAnnouncement, 0);
     else if (type === auditMessage) this.batches.push(this.receiver.receive(payload as AuditBatchMessage)!);
   }
   on(type: string, handler: (payload: unknown) => unknown): void {
