@@ -1,6 +1,5 @@
 // Main-thread side of observability: audit sinks behind the dispatcher, /metrics aggregated across
 // every server thread, and GET /admin/audit.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isAbsolute, join } from 'node:path';
 import { AggregatorRegistry, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdminRoute, MainHost } from '../pipeline/stage.js';
@@ -11,6 +10,7 @@ import { applyLogLevel } from './access-log.js';
 import { AuditDispatcher, newBackpressureFlag } from './audit-dispatcher.js';
 import type { AuditBatch, AuditQuery, AuditSink } from './audit-sink.js';
 import { FileAuditSink } from './file-sink.js';
+import { eventLoopSamples, startLoopDelayMonitor } from './metrics.js';
 import { PostgresAuditSink } from './postgres-sink.js';
 import { AuditBatchReceiver, auditMessage, auditSlotsMessage, type AuditBatchMessage, type AuditSlotsAnnouncement } from './audit-channel.js';
 import { metricsMessage, type ObservabilityShared } from './thread-stages.js';
@@ -36,17 +36,14 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
   applyLogLevel(config.logging.level);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
+  const loopDelay = startLoopDelayMonitor();
   new Gauge({
     name: 'switchyard_event_loop_lag_seconds',
     help: 'Event-loop delay of each thread since the previous scrape (p50, p99, max).',
     labelNames: ['thread', 'stat'],
     registers: [registry],
     collect() {
-      this.set({ thread: 'main', stat: 'p50' }, loopDelay.percentile(50) / 1e9);
-      this.set({ thread: 'main', stat: 'p99' }, loopDelay.percentile(99) / 1e9);
-      this.set({ thread: 'main', stat: 'max' }, loopDelay.max / 1e9);
+      for (const sample of eventLoopSamples('main', loopDelay)) this.set(sample.labels, sample.value);
       loopDelay.reset();
     },
   });

@@ -76,8 +76,7 @@ export class ThreadMetrics {
     this.fallbacks = fallbacks.cell('', () => ({}));
     this.overhead = overhead.cell('', () => ({}));
 
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    this.loopDelay.enable();
+    this.loopDelay = startLoopDelayMonitor();
     const loopDelay = this.loopDelay;
     const gauges = [
       new GaugeFamily('switchyard_in_flight_requests', 'Requests admitted and not yet finished.', () => [{ labels: {}, value: this.inFlight }]),
@@ -257,11 +256,21 @@ export class ThreadMetrics {
 }
 
 /** p50/p99/max of an event-loop delay histogram, in seconds (0 before the first sample). */
-export function eventLoopSamples(thread: string, h: IntervalHistogram): Array<{ labels: Labels; value: number }> {
-  const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+/** The event-loop monitor's timer interval. */
+export const loopDelayResolutionMs = 10;
+
+export function startLoopDelayMonitor(): IntervalHistogram {
+  const h = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
+  h.enable();
+  return h;
+}
+
+/** Node records each whole interval between the monitor's timer runs: the lag is what exceeds the interval. */
+export function eventLoopSamples(thread: string, h: Pick<IntervalHistogram, 'percentile' | 'max'>): Array<{ labels: Labels; value: number }> {
+  const lag = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - loopDelayResolutionMs) / 1e3 : 0);
   return [
-    { labels: { thread, stat: 'p50' }, value: seconds(h.percentile(50)) },
-    { labels: { thread, stat: 'p99' }, value: seconds(h.percentile(99)) },
-    { labels: { thread, stat: 'max' }, value: seconds(h.max) },
+    { labels: { thread, stat: 'p50' }, value: lag(h.percentile(50)) },
+    { labels: { thread, stat: 'p99' }, value: lag(h.percentile(99)) },
+    { labels: { thread, stat: 'max' }, value: lag(h.max) },
   ];
 }

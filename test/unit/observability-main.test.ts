@@ -11,6 +11,7 @@ import type { SwitchyardConfig } from '../../src/config/types.js';
 import type { AdminRequest, AdminResponse, AdminRoute, MainHost } from '../../src/pipeline/stage.js';
 import type { AuditRecord } from '../../src/observability/audit-record.js';
 import { parseAuditQuery, startMainObservability } from '../../src/observability/main-thread.js';
+import { eventLoopSamples } from '../../src/observability/metrics.js';
 import { GatewayError } from '../../src/shared/errors.js';
 
 const dirs: string[] = [];
@@ -202,4 +203,14 @@ describe('main thread with two worker threads', () => {
     assert.throws(() => parseAuditQuery(new URLSearchParams('since=yesterday')), (e: unknown) => e instanceof GatewayError && e.param === 'since');
     assert.throws(() => parseAuditQuery(new URLSearchParams('limit=0')), (e: unknown) => e instanceof GatewayError && e.param === 'limit');
   });
+});
+
+test('event-loop lag is what exceeds the monitor interval (Node records the whole interval)', () => {
+  const samples = eventLoopSamples('thread-0', { percentile: (p: number) => (p === 50 ? 10.2e6 : 13.5e6), max: 35e6 });
+  assert.deepEqual(
+    samples.map((s) => [s.labels.stat, Number(s.value.toFixed(6))]),
+    [['p50', 0.0002], ['p99', 0.0035], ['max', 0.025]],
+  );
+  const idle = eventLoopSamples('main', { percentile: () => 9.9e6, max: Number.NaN });
+  assert.deepEqual(idle.map((s) => s.value), [0, 0, 0], 'a timer that fired early is no lag; an empty histogram is zero');
 });
