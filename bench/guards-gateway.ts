@@ -48,12 +48,24 @@ function yaml(workDir: string, name: string, simPort: number, largeSimPort: numb
   ].join('\n');
 }
 
-async function startGateway(workDir: string, name: string, simPort: number, largeSimPort: number): Promise<Target> {
+interface GatewayTarget extends Target {
+  adminPort: number;
+}
+
+async function startGateway(workDir: string, name: string, simPort: number, largeSimPort: number): Promise<GatewayTarget> {
   const configPath = join(workDir, `${name}.yaml`);
   writeFileSync(configPath, yaml(workDir, name, simPort, largeSimPort, await freePort()));
   const child = new Child(name, process.execPath, [join(gatewayDist, 'src/cli.js'), 'start', '--config', configPath], { cwd: workDir });
-  const match = await child.waitForLine(/"msg":"switchyard listening".*"port":(\d+)/, 30_000);
-  return { name, port: Number(match[1]), child, configPath };
+  const match = await child.waitForLine(/"msg":"switchyard listening".*"port":(\d+).*"admin":"[^"]*:(\d+)"/, 30_000);
+  return { name, port: Number(match[1]), adminPort: Number(match[2]), child, configPath };
+}
+
+/** The server thread's event-loop lag p99 (ms) since the previous scrape; undefined where metrics are off or absent. */
+async function serverThreadLagP99(adminPort: number | undefined): Promise<number | undefined> {
+  if (adminPort === undefined) return undefined;
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('switchyard_event_loop_lag_seconds{') && l.includes('thread="thread-0"') && l.includes('stat="p99"'));
+  return line === undefined ? undefined : round(Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000, 2);
 }
 
 const chat = (model: string, content: string) => JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content }] });
@@ -61,11 +73,15 @@ const chat = (model: string, content: string) => JSON.stringify({ model, max_tok
 interface Ports {
   small: number;
   large: number;
+  /** The gateway's admin port, for its event-loop lag (absent for direct). */
+  admin?: number;
 }
 
 interface Round {
   small_p50_ms: number;
   small_p99_ms: number;
+  /** The gateway server thread's event-loop lag p99 over the round. */
+  loop_lag_p99_ms: number | undefined;
   small_requests: number;
   large_requests: number;
   failed: number;
@@ -85,6 +101,7 @@ async function measureRound(ports: Ports, seconds: number, largePerS: number): P
   const idleConnections: RawHttpConnection[] = [];
   const inFlight: Array<Promise<void>> = [];
   for (let i = 0; i < (largePerS > 0 ? 8 : 0); i++) idleConnections.push(await RawHttpConnection.open(ports.large));
+  await serverThreadLagP99(ports.admin); // starts the lag window
   const sendLarge = () => {
     const conn = idleConnections.pop();
     if (!conn) return void failed++; // all 8 busy: the target fell behind the rate
@@ -111,11 +128,13 @@ async function measureRound(ports: Ports, seconds: number, largePerS: number): P
     probe.close();
   }
   await Promise.all(inFlight);
+  const lag = await serverThreadLagP99(ports.admin);
   for (const conn of idleConnections) conn.close();
   samples.sort((a, b) => a - b);
   return {
     small_p50_ms: round(percentile(samples, 50), 3),
     small_p99_ms: round(percentile(samples, 99), 3),
+    loop_lag_p99_ms: lag,
     small_requests: samples.length,
     large_requests: largeDone,
     failed,
@@ -141,7 +160,7 @@ export async function runGuardsGatewayBench(opts: { quick?: boolean; log?: (line
     for (const name of ['guarded', 'passthrough']) {
       const gateway = await startGateway(workDir, name, sim.port, largeSim.port);
       started.push(gateway);
-      setups.push([name, { small: gateway.port, large: gateway.port }]);
+      setups.push([name, { small: gateway.port, large: gateway.port, admin: gateway.adminPort }]);
     }
     log(`small requests every 2 ms, alone and with ${largePerS} × 100 KB prompts a second: ${rounds} rounds of ${seconds} s per setup`);
     const results: Record<string, object> = {};
@@ -157,6 +176,7 @@ export async function runGuardsGatewayBench(opts: { quick?: boolean; log?: (line
     const summary = (rs: Round[]) => ({
       small_p50_ms: median(rs.map((r) => r.small_p50_ms)),
       small_p99_ms: median(rs.map((r) => r.small_p99_ms)),
+      server_thread_loop_lag_p99_ms: rs[0]!.loop_lag_p99_ms === undefined ? undefined : median(rs.map((r) => r.loop_lag_p99_ms ?? 0)),
       large_per_s: round(median(rs.map((r) => r.large_requests)) / seconds, 1),
       failed: rs.reduce((n, r) => n + r.failed, 0),
     });
@@ -165,7 +185,8 @@ export async function runGuardsGatewayBench(opts: { quick?: boolean; log?: (line
       const l = loaded.get(name)!;
       const row = { idle: summary(i), under_100kb_load: summary(l), p99_ratio_loaded_to_idle: round(median(l.map((r, k) => r.small_p99_ms / i[k]!.small_p99_ms)), 2) };
       results[name] = row;
-      log(`    ${name.padEnd(11)} small p50/p99 idle ${row.idle.small_p50_ms}/${row.idle.small_p99_ms} ms, loaded ${row.under_100kb_load.small_p50_ms}/${row.under_100kb_load.small_p99_ms} ms (×${row.p99_ratio_loaded_to_idle}), ${row.under_100kb_load.large_per_s} large/s`);
+      const lag = row.idle.server_thread_loop_lag_p99_ms === undefined ? '' : `, loop lag p99 ${row.idle.server_thread_loop_lag_p99_ms} → ${row.under_100kb_load.server_thread_loop_lag_p99_ms} ms`;
+      log(`    ${name.padEnd(11)} small p50/p99 idle ${row.idle.small_p50_ms}/${row.idle.small_p99_ms} ms, loaded ${row.under_100kb_load.small_p50_ms}/${row.under_100kb_load.small_p99_ms} ms (×${row.p99_ratio_loaded_to_idle}), ${row.under_100kb_load.large_per_s} large/s${lag}`);
     }
     return { gateway_dist: gatewayDist, pool_size: poolSize, rounds, round_s: seconds, large_prompts_per_s_offered: largePerS, ...results };
   } finally {
