@@ -6,7 +6,8 @@ import { analyseRequestBody } from '../src/guards/request-analysis.js';
 import { SharedSlots } from '../src/shared/shared-slots.js';
 import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData } from '../src/pool/tasks.js';
 
-const { setup, returnArea: returnMemory } = workerData as GuardWorkerData;
+const { setup, sendArea: sendMemory, returnArea: returnMemory } = workerData as GuardWorkerData;
+const sendArea = new SharedSlots(sendMemory);
 const returnArea = new SharedSlots(returnMemory);
 const workerNice = 10;
 
@@ -24,7 +25,9 @@ const engine = new GuardEngine(setup);
 function run(task: GuardTask): GuardTaskResult {
   switch (task.kind) {
     case 'analyse-request': {
-      const analysis = analyseRequestBody(engine, task.body, task.spec);
+      // Read in place: the server thread owns the slot, and does not touch it, until this task settles.
+      const body = task.bodySlot >= 0 ? sendArea.view(task.bodySlot, task.bodyLength) : task.body!;
+      const analysis = analyseRequestBody(engine, body, task.spec);
       let bodyInSlot = -1;
       if (analysis.body && task.returnSlot >= 0 && returnArea.write(task.returnSlot, analysis.body)) {
         bodyInSlot = analysis.body.byteLength;

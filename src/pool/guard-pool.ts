@@ -5,11 +5,11 @@ import { Piscina } from 'piscina';
 import type { EngineSetup } from '../guards/engine.js';
 import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
 import { SharedSlots } from '../shared/shared-slots.js';
-import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData, type ResultOf } from './tasks.js';
+import { frame, unframe, type AnalyseRequestTask, type GuardTask, type GuardTaskResult, type GuardWorkerData, type ResultOf } from './tasks.js';
 
-/** Redacted bodies in flight through the return area, and the largest one it takes (larger ones come back as messages). */
-const returnSlots = 8;
-const returnSlotBytes = 1024 * 1024;
+/** Bodies in flight through each shared area, and the largest one a slot takes (larger ones cross as messages). */
+const slotsPerArea = 8;
+const slotBytes = 1024 * 1024;
 
 export const guardWorkerFile = new URL('../../workers/guard-worker.js', import.meta.url).href;
 
@@ -45,12 +45,13 @@ export function workersPerServerThread(size: number | 'auto', serverThreads: num
 export class GuardPool {
   readonly timeoutMs: number;
   private readonly piscina: Piscina;
-  private readonly returns = SharedSlots.create(returnSlots, returnSlotBytes);
+  private readonly sends = SharedSlots.create(slotsPerArea, slotBytes);
+  private readonly returns = SharedSlots.create(slotsPerArea, slotBytes);
   private closed = false;
 
   constructor(options: GuardPoolOptions) {
     this.timeoutMs = options.timeoutMs;
-    const workerData: GuardWorkerData = { setup: options.setup, returnArea: this.returns.memory };
+    const workerData: GuardWorkerData = { setup: options.setup, sendArea: this.sends.memory, returnArea: this.returns.memory };
     this.piscina = new Piscina({
       filename: guardWorkerFile,
       minThreads: options.threads,
@@ -98,19 +99,28 @@ export class GuardPool {
     return unframe<GuardTaskResult>(answer) as ResultOf<T>;
   }
 
-  /** One request's guard work on its body; a redacted body comes back in a buffer of this thread's own. */
+  /**
+   * One request's guard work on its body. The body goes to the worker in a send slot and a redacted
+   * body comes back in a return slot (copied into a buffer of this thread's own), so no large buffer
+   * crosses as a message either way while slots are free.
+   */
   async analyseRequest(body: Uint8Array, spec: AnalysisSpec): Promise<RequestAnalysis> {
-    const slot = this.returns.acquire();
+    const bodySlot = body.byteLength <= slotBytes ? this.sends.acquire() : -1;
+    if (bodySlot >= 0) this.sends.write(bodySlot, body);
+    const returnSlot = this.returns.acquire();
     let settled = false;
     try {
-      const { analysis, bodyInSlot } = await this.run({ kind: 'analyse-request', body, spec, returnSlot: slot });
-      if (bodyInSlot >= 0) analysis.body = this.returns.copyOut(slot, bodyInSlot);
+      const task: AnalyseRequestTask = { kind: 'analyse-request', body: bodySlot >= 0 ? null : body, bodySlot, bodyLength: body.byteLength, spec, returnSlot };
+      const { analysis, bodyInSlot } = await this.run(task);
+      if (bodyInSlot >= 0) analysis.body = this.returns.copyOut(returnSlot, bodyInSlot);
       settled = true;
       return analysis;
     } finally {
-      if (slot >= 0) {
-        if (settled) this.returns.release(slot);
-        else this.returns.rest(slot);
+      // A task that failed may have a worker still reading or writing its slots while it is terminated.
+      for (const [area, slot] of [[this.sends, bodySlot], [this.returns, returnSlot]] as const) {
+        if (slot < 0) continue;
+        if (settled) area.release(slot);
+        else area.rest(slot);
       }
     }
   }

@@ -9,14 +9,20 @@ import type { EncodingName } from '../guards/tokenizer.js';
 /** What each worker starts with. */
 export interface GuardWorkerData {
   setup: EngineSetup;
-  /** Slots the workers write redacted bodies into (see SharedSlots). */
+  /** Slots the server thread writes request bodies into (see SharedSlots). */
+  sendArea: SharedSlotsMemory;
+  /** Slots the workers write redacted bodies into. */
   returnArea: SharedSlotsMemory;
 }
 
 /** A request's guard work: its body as bytes (never as strings on the event loop) and what to run on it. */
 export interface AnalyseRequestTask {
   kind: 'analyse-request';
-  body: Uint8Array;
+  /** The body, when it is not in a send slot. */
+  body: Uint8Array | null;
+  /** Send slot holding the body (its first bodyLength bytes), or -1. */
+  bodySlot: number;
+  bodyLength: number;
   spec: AnalysisSpec;
   /** Slot of the return area for a redacted body, or -1. */
   returnSlot: number;

@@ -2,8 +2,8 @@
 // instead of by message. A thread that receives a transferred (or cloned) ArrayBuffer pays for it in
 // full GCs: at a hundred 100 KB buffers a second the receiving event loop ran a mark-compact every
 // ~0.6 s, while buffers the thread allocates itself and fills by copy are freed by scavenges
-// (docs/guardrails.md, "Large prompts stay bytes"). Used for redacted bodies coming back from the
-// guard workers and for audit batches going to the main thread.
+// (docs/guardrails.md, "Large prompts stay bytes"). Used for request bodies going to the guard
+// workers and redacted bodies coming back, and for audit batches going to the main thread.
 //
 // A slot is owned from acquire() (a compare-and-swap, so any thread may acquire) to release() (by
 // whichever thread consumed it). A slot whose writer may still be running (its task failed) rests
@@ -57,6 +57,11 @@ export class SharedSlots {
     if (bytes.byteLength > this.memory.slotBytes) return false;
     new Uint8Array(this.memory.buffer, this.dataOffset + slot * this.memory.slotBytes, bytes.byteLength).set(bytes);
     return true;
+  }
+
+  /** The slot's first `length` bytes in place: valid while the caller owns the slot. */
+  view(slot: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, this.dataOffset + slot * this.memory.slotBytes, length);
   }
 
   /** A copy of the slot's first `length` bytes, in a buffer of the calling thread's own. */

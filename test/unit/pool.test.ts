@@ -21,9 +21,10 @@ after(() => pool.close());
 const spec = (): AnalysisSpec => ({ operation: 'chat.completions', encoding: 'o200k_base', guards: [0], pii: 0, countDeadlineEpochMs: Date.now() + 5000 });
 const chatBody = (userTexts: string[]) => Buffer.from(JSON.stringify({ model: 'm', messages: userTexts.map((content) => ({ role: 'user', content })) }));
 
-/** The task as it crosses, with no return slot: a redacted body comes back in the answer. */
+/** The task as it crosses, with no slots: the body goes in the message and a redacted one comes back in the answer. */
 function analyse(userTexts: string[]): AnalyseRequestTask {
-  return { kind: 'analyse-request', body: chatBody(userTexts), spec: spec(), returnSlot: -1 };
+  const body = chatBody(userTexts);
+  return { kind: 'analyse-request', body, bodySlot: -1, bodyLength: body.length, spec: spec(), returnSlot: -1 };
 }
 
 test('framing round-trips a task through msgpackr into a buffer of its own', () => {
@@ -33,7 +34,7 @@ test('framing round-trips a task through msgpackr into a buffer of its own', () 
   assert.equal(bytes.buffer.byteLength, bytes.length, 'transferable without taking msgpackr’s shared buffer');
   const back = unframe<AnalyseRequestTask>(bytes);
   assert.deepEqual(back.spec, task.spec);
-  assert.deepEqual(Buffer.from(back.body), task.body, 'the body crosses as the same bytes');
+  assert.deepEqual(Buffer.from(back.body!), task.body, 'the body crosses as the same bytes');
 });
 
 test('pool size: total split across server threads, at least one each', () => {
