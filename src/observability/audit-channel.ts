@@ -40,9 +40,8 @@ export class AuditBatchSender {
   /** Sends what the writer holds; the writer starts over. */
   send(writer: AuditBatchWriter): void {
     const { count, bytes } = writer.takeView();
-    const slot = bytes.byteLength <= slotBytes ? this.slots.acquire() : -1;
+    const slot = this.slots.put(bytes);
     if (slot >= 0) {
-      this.slots.write(slot, bytes);
       const message: AuditBatchMessage = { count, channel: this.channel, slot, length: bytes.byteLength };
       this.host.send(auditMessage, message);
       return;

@@ -105,8 +105,7 @@ export class GuardPool {
    * crosses as a message either way while slots are free.
    */
   async analyseRequest(body: Uint8Array, spec: AnalysisSpec): Promise<RequestAnalysis> {
-    const bodySlot = body.byteLength <= slotBytes ? this.sends.acquire() : -1;
-    if (bodySlot >= 0) this.sends.write(bodySlot, body);
+    const bodySlot = this.sends.put(body);
     const returnSlot = this.returns.acquire();
     let settled = false;
     try {

@@ -21,6 +21,11 @@ const taken = 1;
 /** After a failed task, its slot waits this long before reuse: far longer than terminating a worker takes. */
 const restMs = 10_000;
 
+/** The slot states (one Int32 each) come first; the data starts at the next 8-byte boundary. */
+function dataOffsetFor(slots: number): number {
+  return Math.ceil((slots * 4) / 8) * 8;
+}
+
 export class SharedSlots {
   readonly memory: SharedSlotsMemory;
   private readonly states: Int32Array;
@@ -29,18 +34,25 @@ export class SharedSlots {
   constructor(memory: SharedSlotsMemory) {
     this.memory = memory;
     this.states = new Int32Array(memory.buffer, 0, memory.slots);
-    this.dataOffset = Math.ceil((memory.slots * 4) / 8) * 8;
+    this.dataOffset = dataOffsetFor(memory.slots);
   }
 
   static create(slots: number, slotBytes: number): SharedSlots {
-    const dataOffset = Math.ceil((slots * 4) / 8) * 8;
-    return new SharedSlots({ buffer: new SharedArrayBuffer(dataOffset + slots * slotBytes), slots, slotBytes });
+    return new SharedSlots({ buffer: new SharedArrayBuffer(dataOffsetFor(slots) + slots * slotBytes), slots, slotBytes });
   }
 
   /** A free slot, now owned by the caller, or -1 when all are taken. */
   acquire(): number {
     for (let i = 0; i < this.memory.slots; i++) if (Atomics.compareExchange(this.states, i, free, taken) === free) return i;
     return -1;
+  }
+
+  /** Acquires a slot and copies `bytes` into it: the slot, or -1 when they do not fit or none is free. */
+  put(bytes: Uint8Array): number {
+    if (bytes.byteLength > this.memory.slotBytes) return -1;
+    const slot = this.acquire();
+    if (slot >= 0) this.write(slot, bytes);
+    return slot;
   }
 
   release(slot: number): void {

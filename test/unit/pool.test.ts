@@ -104,6 +104,13 @@ test('shared slots: a slot is owned from acquire to release, by any thread; a fa
   assert.equal(area.acquire(), -1, 'the failed slot is not handed out at once');
   t.mock.timers.tick(10_000);
   assert.equal(area.acquire(), a);
+  // put: acquire and write in one step, -1 when too large or when no slot is free.
+  const two = SharedSlots.create(1, 4);
+  assert.equal(two.put(Buffer.from('abcde')), -1, 'too large for a slot: nothing acquired');
+  const put = two.put(Buffer.from('abcd'));
+  assert.equal(put, 0);
+  assert.equal(two.copyOut(put, 4).toString(), 'abcd');
+  assert.equal(two.put(Buffer.from('x')), -1, 'no free slot');
   // Written in a worker thread, read here.
   const { Worker } = await import('node:worker_threads');
   t.mock.timers.reset();
