@@ -19,12 +19,10 @@ export class RankTable {
   /** Token index + 1, or 0 for an empty slot. */
   private readonly slots: Int32Array;
   private readonly mask: number;
-  readonly size: number;
-  readonly maxTokenBytes: number;
+  private readonly maxTokenBytes: number;
 
   /** `tokens` are latin1 strings (one char per byte), `ranks` their ranks, in the same order. */
   constructor(tokens: readonly string[], ranks: readonly number[]) {
-    this.size = tokens.length;
     let total = 0;
     let longest = 0;
     for (const t of tokens) {

@@ -1,6 +1,7 @@
 // The guards' request stage: one task per request (prompt guards, PII redaction, exact token count)
-// sent to the worker pool with the body as bytes, or run inline when the body is small enough; then the verdict is applied
-// to the context and the response filter is prepared from what redaction recorded.
+// sent to the worker pool with the body as bytes, or run inline when the body is small enough; then
+// the verdict is applied to the context and the response filter is prepared from what redaction
+// recorded.
 import type { RequestContext } from '../pipeline/context.js';
 import { noteGuardVerdict } from '../pipeline/observations.js';
 import type { ResponseFilter, Stage } from '../pipeline/stage.js';

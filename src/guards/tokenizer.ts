@@ -153,11 +153,6 @@ export class TokenCounter {
     return parts;
   }
 
-  /** Rank of bytes[start, end), or -1. */
-  private rankOf(bytes: string, start: number, end: number): number {
-    return this.ranks.get(bytes, start, end);
-  }
-
   /** Byte-pair merge of one pre-token; yields the [start, end) byte ranges of its tokens. */
   private *merge(bytes: string): Generator<[number, number]> {
     const n = bytes.length;
@@ -175,7 +170,7 @@ export class TokenCounter {
     const heap = this.heap;
     heap.clear();
     for (let i = 0; i + 1 < n; i++) {
-      const rank = this.rankOf(bytes, i, i + 2);
+      const rank = this.ranks.get(bytes, i, i + 2);
       if (rank >= 0) heap.push(rank * positionSpan + i);
     }
     while (heap.size > 0) {
@@ -187,18 +182,18 @@ export class TokenCounter {
       // Lazy deletion: a stale entry is skipped unless the pair now at `start` has the same rank,
       // in which case merging it is exactly what the fresh entry would have done.
       if (right >= n) continue;
-      if (this.rankOf(bytes, start, next[right]!) !== rank) continue;
+      if (this.ranks.get(bytes, start, next[right]!) !== rank) continue;
       const after = next[right]!;
       next[start] = after;
       if (after < n) prev[after] = start;
       prev[right] = -2; // dead
       const before = prev[start]!;
       if (before >= 0) {
-        const r = this.rankOf(bytes, before, after);
+        const r = this.ranks.get(bytes, before, after);
         if (r >= 0) heap.push(r * positionSpan + before);
       }
       if (after < n) {
-        const r = this.rankOf(bytes, start, next[after]!);
+        const r = this.ranks.get(bytes, start, next[after]!);
         if (r >= 0) heap.push(r * positionSpan + start);
       }
     }

@@ -255,7 +255,6 @@ export class ThreadMetrics {
   }
 }
 
-/** p50/p99/max of an event-loop delay histogram, in seconds (0 before the first sample). */
 /** The event-loop monitor's timer interval. */
 export const loopDelayResolutionMs = 10;
 
@@ -265,7 +264,10 @@ export function startLoopDelayMonitor(): IntervalHistogram {
   return h;
 }
 
-/** Node records each whole interval between the monitor's timer runs: the lag is what exceeds the interval. */
+/**
+ * p50/p99/max event-loop lag, in seconds (0 before the first sample). Node records each whole interval
+ * between the monitor's timer runs: the lag is what exceeds the interval.
+ */
 export function eventLoopSamples(thread: string, h: Pick<IntervalHistogram, 'percentile' | 'max'>): Array<{ labels: Labels; value: number }> {
   const lag = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - loopDelayResolutionMs) / 1e3 : 0);
   return [
