@@ -10,7 +10,7 @@ export interface IncomingHead {
   readonly query: string;
   /** Lower-cased header names; a repeated header keeps its last value. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Client IP; '' when no feature asked for it (reading it costs a syscall per request). */
+  /** Client IP: dotted IPv4 (also for IPv4 clients of a dual-stack listener), RFC 5952 IPv6; '' when no feature asked for it. */
   readonly remoteAddress: string;
 }
 

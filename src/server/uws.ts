@@ -1,6 +1,7 @@
 // The only module that touches uWebSockets.js. It turns uWS callbacks into IncomingHead + body + Reply.
 import { createRequire } from 'node:module';
 import type * as UwsTypes from 'uWebSockets.js';
+import { clientAddressText } from './client-address.js';
 import { statusLine, type HeaderList, type IncomingHead, type Listener, type ListenOptions, type Reply, type RequestHandler } from './http.js';
 
 type Uws = typeof UwsTypes;
@@ -33,8 +34,6 @@ export function loadUws(): Uws {
 
 const installHint =
   'Install a uWS build with a binary for this platform and Node ABI (see README "uWebSockets.js build").';
-
-const decoder = new TextDecoder();
 
 class UwsReply implements Reply {
   done = false;
@@ -188,7 +187,7 @@ function readHead(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest, clientA
     path: req.getUrl(),
     query: req.getQuery() ?? '',
     headers,
-    remoteAddress: clientAddress ? decoder.decode(res.getRemoteAddressAsText()) : '',
+    remoteAddress: clientAddress ? clientAddressText(res.getRemoteAddress()) : '',
   };
 }
 

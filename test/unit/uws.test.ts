@@ -47,6 +47,24 @@ describe('listen', () => {
     }
   });
 
+  test('a dual-stack listener reports IPv4 clients dotted and IPv6 clients in RFC 5952 form', async () => {
+    const remotes: string[] = [];
+    const listener = await listen(
+      { host: '::', port: 0, clientAddress: true, maxBodyBytes: 1024, bodyTooLarge: () => ({ status: 413, headers: [], body: '' }) },
+      (head, _body, reply) => {
+        remotes.push(head.remoteAddress);
+        reply.send(200, [['content-type', 'text/plain']], 'ok');
+      },
+    );
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${listener.port}/`)).status, 200);
+      assert.equal((await fetch(`http://[::1]:${listener.port}/`)).status, 200);
+      assert.deepEqual(remotes, ['127.0.0.1', '::1']);
+    } finally {
+      listener.closeAll();
+    }
+  });
+
   test('HEAD gets the headers and the length of the GET answer but no body, so a pipelined request still parses', async () => {
     const listener = await listen(
       {
