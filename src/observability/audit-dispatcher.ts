@@ -53,7 +53,7 @@ export class AuditDispatcher {
     this.watch.unref();
   }
 
-  /** A batch of records as a server thread sent it. */
+  /** A batch of records as a server thread sent it (its bytes valid only during the call, see AuditSink.write). */
   accept(batch: AuditBatch): void {
     this.accepted += batch.count;
     this.received.inc(batch.count);

@@ -28,7 +28,10 @@ export interface AuditQuery {
 
 export interface AuditSink {
   readonly name: string;
-  /** Takes ownership of the records; must never drop them. */
+  /**
+   * Takes the records; must never drop them. `batch.data` may be a view into shared memory that is
+   * reused once this returns: a sink copies what it keeps.
+   */
   write(batch: AuditBatch): void;
   /** Records accepted but not yet durable in this sink (the queue depth the policy watches). */
   pending(): number;

@@ -56,10 +56,7 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
     const d = dispatcher;
     const receiver = new AuditBatchReceiver();
     host.on(auditSlotsMessage, (payload, threadIndex) => receiver.announce(payload as AuditSlotsAnnouncement, threadIndex));
-    host.on(auditMessage, (payload) => {
-      const batch = receiver.receive(payload as AuditBatchMessage);
-      if (batch) d.accept(batch);
-    });
+    host.on(auditMessage, (payload) => void receiver.deliver(payload as AuditBatchMessage, (batch) => d.accept(batch)));
     host.addAdminRoute(auditRoute(d));
   }
 

@@ -1,7 +1,7 @@
 // File sink rotation and retention, read-back filters, and the block policy's backpressure flag.
 import { sampleAuditRecord, toBatch } from '../helpers/audit-records.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -62,6 +62,47 @@ describe('file sink', () => {
     for (const f of files) assert.ok(statSync(join(dir, f)).size <= 2048, `${f} within rotate_bytes`);
     const ids = linesIn(dir).map((l) => (JSON.parse(l) as AuditRecord).request_id);
     assert.deepEqual(ids, Array.from({ length: 40 }, (_, i) => `req-${i}`));
+  });
+
+  test('a batch whose bytes are reused after write() is still written as it was', async () => {
+    const dir = tempDir();
+    const sink = new FileAuditSink(dir, fileConfig({ rotate_bytes: 1024 * 1024 }), noError);
+    const shared = new Uint8Array(4096); // stands for a shared slot, overwritten by the next batch
+    for (let i = 0; i < 30; i++) {
+      const bytes = toBatch([line(auditRecord(i))]).data;
+      shared.set(bytes);
+      sink.write({ count: 1, data: shared.subarray(0, bytes.length) });
+      shared.fill(0x21);
+      if (i % 7 === 0) await sink.flush();
+    }
+    await sink.close();
+    assert.deepEqual(
+      linesIn(dir).map((l) => (JSON.parse(l) as AuditRecord).request_id),
+      Array.from({ length: 30 }, (_, i) => `req-${i}`),
+    );
+  });
+
+  test('a failed write keeps its lines ahead of later ones and writes them all once the disk is back', async () => {
+    const root = tempDir();
+    const dir = join(root, 'audit');
+    const errors: Error[] = [];
+    const writer = new JsonlWriter({ dir, prefix: 'audit', rotateBytes: 1 << 20, rotateIntervalMs: 0, retentionMs: 0, maxFiles: 0, flushMs: 5, onError: (e) => errors.push(e) });
+    // A file where the directory should be: opening the first file fails.
+    rmSync(dir, { recursive: true });
+    writeFileSync(dir, '');
+    writer.append(['{"n":1}', '{"n":2}']);
+    await assert.rejects(writer.flush());
+    writer.append(['{"n":3}']);
+    assert.equal(writer.pendingLines(), 3);
+    await assert.rejects(writer.flush());
+    rmSync(dir);
+    mkdirSync(dir);
+    writer.append(['{"n":4}']);
+    await writer.flush();
+    assert.equal(writer.pendingLines(), 0);
+    assert.equal(writer.written(), 4);
+    await writer.close();
+    assert.deepEqual(linesIn(dir), ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
   });
 
   test('rotates by age and keeps at most max_files', async () => {

@@ -57,13 +57,13 @@ class FakeThreadHost implements ThreadHost {
   readonly threadCount = 1;
   readonly sent: Array<{ type: string; payload: unknown }> = [];
   readonly handlers = new Map<string, (payload: unknown) => unknown>();
-  /** Audit batches as the main thread receives them: copied out of the thread's slots at once (which frees them). */
+  /** Audit batches as the main thread receives them, copied (a slot is free again once delivered). */
   readonly batches: AuditBatch[] = [];
   private readonly receiver = new AuditBatchReceiver();
   send(type: string, payload: unknown): void {
     this.sent.push({ type, payload: structuredClone(payload) });
     if (type === auditSlotsMessage) this.receiver.announce(payload as AuditSlotsAnnouncement, 0);
-    else if (type === auditMessage) this.batches.push(this.receiver.receive(payload as AuditBatchMessage)!);
+    else if (type === auditMessage) this.receiver.deliver(payload as AuditBatchMessage, (b) => this.batches.push({ count: b.count, data: new Uint8Array(b.data) }));
   }
   on(type: string, handler: (payload: unknown) => unknown): void {
     this.handlers.set(type, handler);
