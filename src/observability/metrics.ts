@@ -25,6 +25,8 @@ interface Progress {
 
 /** Every cell one label set touches, resolved once per distinct label set. */
 interface Series {
+  /** seriesKey() of its labels. */
+  key: string;
   sy: Labels;
   gen: Labels;
   requestsByStatus: Map<string, CounterCell>;
@@ -45,6 +47,8 @@ export class ThreadMetrics {
   private readonly labels: LabelMaker;
   private readonly loopDelay: IntervalHistogram;
   private readonly series = new Map<string, Series>();
+  /** Per deployment, the series its last request used and what chose it: most requests repeat it. */
+  private readonly lastSeries = new WeakMap<object, { key: RequestContext['key']; responseModel: string | undefined; operation: string; series: Series }>();
   private inFlight = 0;
   private waiting = 0;
 
@@ -156,12 +160,11 @@ export class ThreadMetrics {
     if (p?.inFlight) this.inFlight--;
 
     const r = ctx.result;
-    const l = this.labels.forRequest(ctx);
-    const s = this.seriesFor(l);
+    const s = this.seriesOf(ctx);
     const status = r.status === 0 ? 'none' : String(r.status);
     let requests = s.requestsByStatus.get(status);
     if (requests === undefined) {
-      requests = this.requests.cell(`${seriesKey(l)}\u0001${status}`, () => ({ ...s.sy, status }));
+      requests = this.requests.cell(`${s.key}\u0001${status}`, () => ({ ...s.sy, status }));
       s.requestsByStatus.set(status, requests);
     }
     requests.value++;
@@ -172,7 +175,8 @@ export class ThreadMetrics {
 
     if (r.outcome === 'upstream_error') {
       const reason = this.labels.reason(r.error?.code ?? `http_${r.status}`);
-      this.upstreamErrors.cell(`${l.provider}\u0001${reason}`, () => ({ provider: l.provider, reason })).value++;
+      const provider = s.sy.provider;
+      this.upstreamErrors.cell(`${provider}\u0001${reason}`, () => ({ provider, reason })).value++;
     }
     if (ctx.deployment === undefined) return;
 
@@ -193,7 +197,7 @@ export class ThreadMetrics {
       const errorType = r.outcome === 'ok' ? noneLabel : this.labels.reason(r.error?.code ?? r.outcome);
       let duration = s.durationByError.get(errorType);
       if (duration === undefined) {
-        duration = this.requestDuration.cell(`${seriesKey(l)}\u0001${errorType}`, () => ({ ...s.gen, error_type: errorType }));
+        duration = this.requestDuration.cell(`${s.key}\u0001${errorType}`, () => ({ ...s.gen, error_type: errorType }));
         s.durationByError.set(errorType, duration);
       }
       duration.observe(r.durationMs / 1000);
@@ -205,6 +209,17 @@ export class ThreadMetrics {
       const out = usage?.completionTokens ?? 0;
       if (r.durationMs !== undefined && out > 1) s.perToken.observe((r.durationMs - ttftMs) / 1000 / (out - 1));
     }
+  }
+
+  private seriesOf(ctx: RequestContext): Series {
+    const d = ctx.deployment;
+    if (d === undefined) return this.seriesFor(this.labels.forRequest(ctx));
+    const responseModel = ctx.result.responseModel;
+    const last = this.lastSeries.get(d);
+    if (last !== undefined && last.key === ctx.key && last.responseModel === responseModel && last.operation === ctx.operation) return last.series;
+    const series = this.seriesFor(this.labels.forRequest(ctx));
+    this.lastSeries.set(d, { key: ctx.key, responseModel, operation: ctx.operation, series });
+    return series;
   }
 
   private seriesFor(l: RequestLabels): Series {
@@ -219,6 +234,7 @@ export class ThreadMetrics {
       gen_ai_response_model: l.responseModel,
     };
     s = {
+      key,
       sy,
       gen,
       requestsByStatus: new Map(),

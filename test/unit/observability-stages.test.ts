@@ -200,6 +200,27 @@ describe('metrics', () => {
     await env.obs.close();
   });
 
+  test('requests that alternate keys and response models on one deployment are counted under their own labels', async () => {
+    const env = setup();
+    const keys = [{ id: 'key_1', name: 'team-a' }, { id: 'key_2', name: 'team-b' }];
+    for (let i = 0; i < 12; i++) {
+      const ctx = context(env.cfg, { stream: true });
+      ctx.key = keys[i % 2];
+      await runRequest(env, ctx, (c) => {
+        okStream(c, 10, 50);
+        if (i % 4 === 0) c.result.responseModel = 'sim-mini-2025';
+      });
+    }
+    const m = await env.metricsJson();
+    assert.equal(valueOf(m, 'switchyard_requests_total', { key: 'key_1', status: '200' }), 6);
+    assert.equal(valueOf(m, 'switchyard_requests_total', { key: 'key_2', status: '200' }), 6);
+    // i = 0, 4, 8, all with the first key.
+    assert.equal(valueOf(m, 'gen_ai_client_token_usage_count', { gen_ai_response_model: 'sim-mini-2025', gen_ai_token_type: 'input' }), 3);
+    assert.equal(valueOf(m, 'gen_ai_client_token_usage_count', { gen_ai_response_model: 'sim-mini-2024', gen_ai_token_type: 'input' }), 9);
+    assert.equal(valueOf(m, 'switchyard_tokens_total', { key: 'key_2', type: 'output' }), 6 * 30);
+    await env.obs.close();
+  });
+
   test('labels stay bounded: unknown models, key label off, rate-limit scope and guard verdicts', async () => {
     const env = setup('metrics:\n  key_label: "off"\n');
     const ctx = context(env.cfg, { model: 'user-made-up-model-xyz' });
