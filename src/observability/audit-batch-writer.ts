@@ -8,6 +8,10 @@ type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** Up to this many UTF-16 units, text is copied in JavaScript; beyond, by Buffer#utf8Write. */
+const shortText = 128;
 
 export class AuditBatchWriter {
   private buf: Buffer;
@@ -35,7 +39,50 @@ export class AuditBatchWriter {
   /** JSON text as UTF-8; the caller guarantees it holds no raw newline. */
   text(s: string): void {
     this.reserve(s.length * 3);
-    this.used += (this.buf as Utf8Writable).utf8Write(s, this.used);
+    if (s.length > shortText) {
+      this.used += (this.buf as Utf8Writable).utf8Write(s, this.used);
+      return;
+    }
+    // A record is mostly short ASCII pieces: copied here, each costs less than a call into C++.
+    const buf = this.buf;
+    let at = this.used;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.used = at + (buf as Utf8Writable).utf8Write(s.slice(i), at);
+        return;
+      }
+      buf[at++] = c;
+    }
+    this.used = at;
+  }
+
+  /** `s` as a JSON string, quoted and escaped. */
+  string(s: string): void {
+    if (s.length > shortText) {
+      this.text(JSON.stringify(s));
+      return;
+    }
+    this.reserve(s.length + 2);
+    const buf = this.buf;
+    let at = this.used;
+    buf[at++] = QUOTE;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === QUOTE || c === BACKSLASH || c >= 0x80) {
+        this.text(JSON.stringify(s)); // this.used has not moved: what was copied is overwritten
+        return;
+      }
+      buf[at++] = c;
+    }
+    buf[at++] = QUOTE;
+    this.used = at;
+  }
+
+  /** `s` as a JSON string, or null. */
+  stringOrNull(s: string | undefined | null): void {
+    if (s === undefined || s === null) this.text('null');
+    else this.string(s);
   }
 
   /**

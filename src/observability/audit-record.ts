@@ -64,7 +64,6 @@ export class BodyPolicy {
   }
 }
 
-const orNull = (text: string | undefined): string => (text === undefined ? 'null' : JSON.stringify(text));
 /** Finite numbers as JSON; anything else (undefined, NaN) as null. */
 const numberOrNull = (n: number | undefined): string => (n !== undefined && Number.isFinite(n) ? String(n) : 'null');
 
@@ -136,27 +135,76 @@ export function writeAuditRecord(
   const r = ctx.result;
   const d = ctx.deployment;
   const observed = peekObservations(ctx);
-  const q = JSON.stringify;
   const usage = r.usage;
-  // Written out by hand: JSON.stringify of the equivalent object costs twice as much, and this runs per request.
-  // Field order and types are those of AuditRecord; test/unit/observability-stages.test.ts parses it back.
-  out.text(
-    `{"v":1,"record_id":"${randomUUID()}","time":"${isoTime(ctx.receivedAtEpochMs)}","request_id":${q(ctx.id)},` +
-      `"key":${ctx.key ? `{"id":${q(ctx.key.id)},"name":${q(ctx.key.name)}}` : 'null'},` +
-      `"client_ip":${q(ctx.head.remoteAddress)},"user_agent":${orNull(ctx.head.headers['user-agent'])},` +
-      `"method":${q(ctx.head.method)},"path":${q(ctx.head.path)},"operation":${q(ctx.operation)},"model":${q(ctx.model)},` +
-      `"deployment":${d ? `{"name":${q(d.name)},"provider":${q(d.provider.name)},"upstream_model":${q(d.upstreamModel)}}` : 'null'},` +
-      `"response_model":${orNull(r.responseModel)},"stream":${ctx.stream},"attempts":${r.attempts},"status":${r.status},` +
-      `"outcome":${q(r.outcome)},"error":${r.error ? q({ type: r.error.type, code: r.error.code, message: r.error.message }) : 'null'},` +
-      `"ttft_ms":${msText(r.ttftMs)},"duration_ms":${msText(r.durationMs)},"upstream_ms":${msText(r.upstreamMs)},` +
-      `"usage":${
-        usage
-          ? `{"prompt_tokens":${usage.promptTokens},"completion_tokens":${usage.completionTokens},"total_tokens":${usage.totalTokens},"cached_tokens":${usage.cachedTokens}}`
-          : 'null'
-      },` +
-      `"cost_usd":${numberOrNull(observed?.costUsd)},"guard_verdicts":${observed && observed.guardVerdicts.length > 0 ? q(observed.guardVerdicts) : '[]'},` +
-      `"bodies":${withBodies},"request_body":`,
-  );
+  // Written piece by piece into the batch rather than as one template string, which had to be built,
+  // flattened and encoded (callgrind: 99k → 78k instructions per record). Field order and types are
+  // those of AuditRecord; test/unit/observability-stages.test.ts parses it back.
+  out.text('{"v":1,"record_id":"');
+  out.text(randomUUID());
+  out.text('","time":"');
+  out.text(isoTime(ctx.receivedAtEpochMs));
+  out.text('","request_id":');
+  out.string(ctx.id);
+  if (ctx.key) {
+    out.text(',"key":{"id":');
+    out.string(ctx.key.id);
+    out.text(',"name":');
+    out.string(ctx.key.name);
+    out.text('}');
+  } else out.text(',"key":null');
+  out.text(',"client_ip":');
+  out.string(ctx.head.remoteAddress);
+  out.text(',"user_agent":');
+  out.stringOrNull(ctx.head.headers['user-agent']);
+  out.text(',"method":');
+  out.string(ctx.head.method);
+  out.text(',"path":');
+  out.string(ctx.head.path);
+  out.text(',"operation":');
+  out.string(ctx.operation);
+  out.text(',"model":');
+  out.string(ctx.model);
+  if (d) {
+    out.text(',"deployment":{"name":');
+    out.string(d.name);
+    out.text(',"provider":');
+    out.string(d.provider.name);
+    out.text(',"upstream_model":');
+    out.string(d.upstreamModel);
+    out.text('}');
+  } else out.text(',"deployment":null');
+  out.text(',"response_model":');
+  out.stringOrNull(r.responseModel);
+  out.text(ctx.stream ? ',"stream":true,"attempts":' : ',"stream":false,"attempts":');
+  out.text(String(r.attempts));
+  out.text(',"status":');
+  out.text(String(r.status));
+  out.text(',"outcome":');
+  out.string(r.outcome);
+  out.text(',"error":');
+  out.text(r.error ? JSON.stringify({ type: r.error.type, code: r.error.code, message: r.error.message }) : 'null');
+  out.text(',"ttft_ms":');
+  out.text(msText(r.ttftMs));
+  out.text(',"duration_ms":');
+  out.text(msText(r.durationMs));
+  out.text(',"upstream_ms":');
+  out.text(msText(r.upstreamMs));
+  if (usage) {
+    out.text(',"usage":{"prompt_tokens":');
+    out.text(String(usage.promptTokens));
+    out.text(',"completion_tokens":');
+    out.text(String(usage.completionTokens));
+    out.text(',"total_tokens":');
+    out.text(String(usage.totalTokens));
+    out.text(',"cached_tokens":');
+    out.text(String(usage.cachedTokens));
+    out.text('}');
+  } else out.text(',"usage":null');
+  out.text(',"cost_usd":');
+  out.text(numberOrNull(observed?.costUsd));
+  out.text(',"guard_verdicts":');
+  out.text(observed && observed.guardVerdicts.length > 0 ? JSON.stringify(observed.guardVerdicts) : '[]');
+  out.text(withBodies ? ',"bodies":true,"request_body":' : ',"bodies":false,"request_body":');
   if (withBodies) writeRequestBody(out, ctx);
   else out.text('null');
   out.text(',"response_body":');

@@ -37,6 +37,32 @@ describe('AuditBatchWriter', () => {
   });
 });
 
+describe('AuditBatchWriter strings', () => {
+  test('string() and text() write what JSON.stringify would, short or long, ASCII or not', () => {
+    const samples = [
+      '', 'plain', 'with "quotes" and \\ backslash', 'tab\tnew\nline\u0001', 'zażółć ✓', 'emoji 😀 pair', 'lone \ud800 surrogate',
+      'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(129), `${'a'.repeat(200)}"${'b'.repeat(50)}`, `${'é'.repeat(130)}`,
+    ];
+    const writer = new AuditBatchWriter(16);
+    for (const s of samples) {
+      writer.text('{"s":');
+      writer.string(s);
+      writer.text(',"t":');
+      writer.text(JSON.stringify(s));
+      writer.text(',"n":');
+      writer.stringOrNull(undefined);
+      writer.text('}');
+      writer.endLine();
+    }
+    const lines = batchLines(writer.take());
+    assert.equal(lines.length, samples.length);
+    lines.forEach((line, i) => {
+      assert.equal(line, `{"s":${JSON.stringify(samples[i])},"t":${JSON.stringify(samples[i])},"n":null}`);
+      assert.deepEqual(JSON.parse(line), { s: samples[i], t: samples[i], n: null });
+    });
+  });
+});
+
 describe('msText', () => {
   test('milliseconds rounded to the µs, as JSON numbers equal to the rounded value', () => {
     for (const [n, text] of [
