@@ -79,9 +79,16 @@ export class AuditBatchWriter {
     this.used = at;
   }
 
-  /** `s` as a JSON string, or null. */
-  stringOrNull(s: string | undefined | null): void {
-    if (s === undefined || s === null) this.text('null');
+  /** `prefix` (JSON text ending where a value goes) followed by `value`, a JSON text. */
+  field(prefix: string, value: string): void {
+    this.text(prefix);
+    this.text(value);
+  }
+
+  /** `prefix` followed by `s` as a JSON string, or null. */
+  stringField(prefix: string, s: string | undefined): void {
+    this.text(prefix);
+    if (s === undefined) this.text('null');
     else this.string(s);
   }
 

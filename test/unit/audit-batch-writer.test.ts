@@ -49,8 +49,7 @@ describe('AuditBatchWriter strings', () => {
       writer.string(s);
       writer.text(',"t":');
       writer.text(JSON.stringify(s));
-      writer.text(',"n":');
-      writer.stringOrNull(undefined);
+      writer.stringField(',"n":', undefined);
       writer.text('}');
       writer.endLine();
     }
