@@ -48,7 +48,7 @@ export class ThreadMetrics {
   private readonly loopDelay: IntervalHistogram;
   private readonly series = new Map<string, Series>();
   /** Per deployment, the series its last request used and what chose it: most requests repeat it. */
-  private readonly lastSeries = new WeakMap<object, { key: RequestContext['key']; responseModel: string | undefined; operation: string; series: Series }>();
+  private readonly lastSeries = new WeakMap<object, { keyId?: string; keyName?: string; responseModel?: string; operation: string; series: Series }>();
   private inFlight = 0;
   private waiting = 0;
 
@@ -215,10 +215,15 @@ export class ThreadMetrics {
     const d = ctx.deployment;
     if (d === undefined) return this.seriesFor(this.labels.forRequest(ctx));
     const responseModel = ctx.result.responseModel;
+    // Compared by value: the limits stage gives each request a key object of its own.
+    const keyId = ctx.key?.id;
+    const keyName = ctx.key?.name;
     const last = this.lastSeries.get(d);
-    if (last !== undefined && last.key === ctx.key && last.responseModel === responseModel && last.operation === ctx.operation) return last.series;
+    if (last !== undefined && last.keyId === keyId && last.keyName === keyName && last.responseModel === responseModel && last.operation === ctx.operation) {
+      return last.series;
+    }
     const series = this.seriesFor(this.labels.forRequest(ctx));
-    this.lastSeries.set(d, { key: ctx.key, responseModel, operation: ctx.operation, series });
+    this.lastSeries.set(d, { keyId, keyName, responseModel, operation: ctx.operation, series });
     return series;
   }
 

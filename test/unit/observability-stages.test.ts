@@ -205,7 +205,7 @@ describe('metrics', () => {
     const keys = [{ id: 'key_1', name: 'team-a' }, { id: 'key_2', name: 'team-b' }];
     for (let i = 0; i < 12; i++) {
       const ctx = context(env.cfg, { stream: true });
-      ctx.key = keys[i % 2];
+      ctx.key = { ...keys[i % 2] }; // a key object per request, as the limits stage makes them
       await runRequest(env, ctx, (c) => {
         okStream(c, 10, 50);
         if (i % 4 === 0) c.result.responseModel = 'sim-mini-2025';
