@@ -67,7 +67,7 @@ export class SharedSlots {
   /** Copies `bytes` into `slot`; false when they do not fit (the caller sends them another way). */
   write(slot: number, bytes: Uint8Array): boolean {
     if (bytes.byteLength > this.memory.slotBytes) return false;
-    new Uint8Array(this.memory.buffer, this.dataOffset + slot * this.memory.slotBytes, bytes.byteLength).set(bytes);
+    this.view(slot, bytes.byteLength).set(bytes);
     return true;
   }
 
@@ -79,7 +79,7 @@ export class SharedSlots {
   /** A copy of the slot's first `length` bytes, in a buffer of the calling thread's own. */
   copyOut(slot: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
-    out.set(new Uint8Array(this.memory.buffer, this.dataOffset + slot * this.memory.slotBytes, length));
+    out.set(this.view(slot, length));
     return out;
   }
 }
