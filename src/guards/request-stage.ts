@@ -8,7 +8,7 @@ import type { ResponseFilter, Stage } from '../pipeline/stage.js';
 import { GatewayError } from '../shared/errors.js';
 import type { GuardsConfig } from './config.js';
 import type { GuardEngine } from './engine.js';
-import { analyseRequest, type AnalysisSpec, type RequestAnalysis } from './request-analysis.js';
+import { analyseRequest, analyseRequestBody, type AnalysisSpec, type RequestAnalysis } from './request-analysis.js';
 import { refusalResponse } from './refusal.js';
 import { createGuardResponseFilter } from './response-filter.js';
 import type { GuardSelector } from './select.js';
@@ -40,13 +40,11 @@ function contentPolicyError(message: string): GatewayError {
   return new GatewayError(400, message, { type: 'invalid_request_error', code: 'content_policy_violation' });
 }
 
-/** A body the parse stage did not keep parsed (a large one) is parsed again only where it is analysed. */
-function parsedBody(ctx: RequestContext): Record<string, unknown> {
-  return ctx.json ?? (JSON.parse(ctx.rawBody.toString('utf8')) as Record<string, unknown>);
-}
-
 async function runAnalysis(runner: AnalyseRunner, ctx: RequestContext, spec: AnalysisSpec): Promise<RequestAnalysis> {
-  if (runner.inline && ctx.rawBody.length <= runner.inlineMaxBytes) return analyseRequest(runner.inline, parsedBody(ctx), spec);
+  if (runner.inline && ctx.rawBody.length <= runner.inlineMaxBytes) {
+    // A body the parse stage did not keep parsed (a large one) is parsed again only here, as in a worker.
+    return ctx.json ? analyseRequest(runner.inline, ctx.json, spec) : analyseRequestBody(runner.inline, ctx.rawBody, spec);
+  }
   if (!runner.pool) throw new PoolWorkerError('no guard pool');
   // The body crosses as bytes (the client's, which the parse stage accepted), and comes back as bytes if redacted.
   return runner.pool.analyseRequest(ctx.rawBody, spec);
