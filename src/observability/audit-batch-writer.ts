@@ -1,6 +1,6 @@
 // Builds a batch of audit JSON lines straight into bytes. Bodies arrive as bytes and leave as bytes:
 // decoding them to strings, joining and encoding again cost more than the rest of the record.
-import type { AuditBatch } from './audit-sink.js';
+import { ByteBuffer } from '../shared/byte-buffer.js';
 
 /** Buffer#write without its argument checks (a Node.js Buffer method since v0.x, untyped). */
 type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
@@ -13,27 +13,16 @@ const BACKSLASH = 0x5c;
 /** Up to this many UTF-16 units, text is copied in JavaScript; beyond, by Buffer#utf8Write. */
 const shortText = 128;
 
-export class AuditBatchWriter {
-  private buf: Buffer;
-  private used = 0;
+export class AuditBatchWriter extends ByteBuffer {
   private lines = 0;
 
-  constructor(private readonly initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  constructor(initialBytes = 64 * 1024) {
+    super(initialBytes, initialBytes * 16);
   }
 
-  /** Records written since the last take(). */
+  /** Records written since the last takeView(). */
   get count(): number {
     return this.lines;
-  }
-
-  private reserve(bytes: number): void {
-    if (this.used + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.used + bytes) size *= 2;
-    const bigger = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(bigger, 0, 0, this.used);
-    this.buf = bigger;
   }
 
   /** JSON text as UTF-8; the caller guarantees it holds no raw newline. */
@@ -97,10 +86,8 @@ export class AuditBatchWriter {
    * tokens (inside strings they are escaped), so they become spaces to keep the record on one line.
    */
   json(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
     const start = this.used;
-    this.buf.set(bytes, start);
-    this.used += bytes.length;
+    this.appendBytes(bytes);
     const written = this.buf.subarray(start, this.used);
     for (let at = written.indexOf(LF); at !== -1; at = written.indexOf(LF, at + 1)) written[at] = SPACE;
     for (let at = written.indexOf(CR); at !== -1; at = written.indexOf(CR, at + 1)) written[at] = SPACE;
@@ -112,19 +99,11 @@ export class AuditBatchWriter {
     this.lines++;
   }
 
-  /** The lines written so far as a batch in an ArrayBuffer of its own (transferable); the writer starts over. */
-  take(): AuditBatch {
-    const { count, bytes } = this.takeView();
-    return { count, data: new Uint8Array(bytes) };
-  }
-
   /** The lines written so far, as a view to copy from before the next write; the writer starts over. */
   takeView(): { count: number; bytes: Uint8Array } {
-    const taken = { count: this.lines, bytes: this.buf.subarray(0, this.used) };
-    this.used = 0;
+    const taken = { count: this.lines, bytes: this.held() };
     this.lines = 0;
-    // A new buffer leaves the view intact.
-    if (this.buf.length > this.initialBytes * 16) this.buf = Buffer.allocUnsafeSlow(this.initialBytes);
+    this.reset();
     return taken;
   }
 }

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ByteBuffer } from '../shared/byte-buffer.js';
 
 export interface JsonlWriterOptions {
   dir: string;
@@ -33,41 +34,32 @@ function countLines(data: Uint8Array): number {
   return n;
 }
 
-/** A buffer kept for reuse up to this size; a larger one (after a burst) is let go once written. */
-const reusedBytes = 4 * 1024 * 1024;
-
 /**
  * Newline-terminated lines, already encoded, waiting for the disk: copied into one buffer that is
- * reused from write to write. A buffer per batch kept the main thread's garbage collector busy with
- * external memory under load (a full GC about every 1.2 s).
+ * reused from write to write (one after a burst past 4 MiB is let go once written). A buffer per batch
+ * kept the main thread's garbage collector busy with external memory under load (a full GC about
+ * every 1.2 s).
  */
-class PendingLines {
-  bytes = Buffer.allocUnsafeSlow(64 * 1024);
-  used = 0;
+class PendingLines extends ByteBuffer {
   lines = 0;
 
+  constructor() {
+    super(64 * 1024, 4 * 1024 * 1024);
+  }
+
   append(data: Uint8Array, lines: number): void {
-    if (this.used + data.length > this.bytes.length) {
-      let size = this.bytes.length * 2;
-      while (size < this.used + data.length) size *= 2;
-      const bigger = Buffer.allocUnsafeSlow(size);
-      this.bytes.copy(bigger, 0, 0, this.used);
-      this.bytes = bigger;
-    }
-    this.bytes.set(data, this.used);
-    this.used += data.length;
+    this.appendBytes(data);
     this.lines += lines;
   }
 
-  /** The lines held, in place; this.clear() before the buffer is used again. */
+  /** The lines held, in place; clear() before the buffer is used again. */
   view(): Uint8Array {
-    return this.bytes.subarray(0, this.used);
+    return this.held();
   }
 
   clear(): void {
-    this.used = 0;
     this.lines = 0;
-    if (this.bytes.length > reusedBytes) this.bytes = Buffer.allocUnsafeSlow(64 * 1024);
+    this.reset();
   }
 }
 

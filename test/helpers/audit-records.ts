@@ -11,7 +11,13 @@ export function toBatch(lines: readonly string[]): AuditBatch {
     writer.text(line);
     writer.endLine();
   }
-  return writer.take();
+  return takeBatch(writer);
+}
+
+/** What the writer holds, as a batch with bytes of its own (takeView's bytes are reused by the next write). */
+export function takeBatch(writer: AuditBatchWriter): AuditBatch {
+  const { count, bytes } = writer.takeView();
+  return { count, data: new Uint8Array(bytes) };
 }
 
 export function sampleAuditRecord(i: number, timeMs: number, over: Partial<AuditRecord> = {}): AuditRecord {

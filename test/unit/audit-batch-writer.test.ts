@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AuditBatchWriter } from '../../src/observability/audit-batch-writer.js';
+import { takeBatch } from '../helpers/audit-records.js';
 import { msText } from '../../src/observability/audit-record.js';
 import { batchLines } from '../../src/observability/audit-sink.js';
 
@@ -17,7 +18,7 @@ describe('AuditBatchWriter', () => {
       expected.push({ n: i, body });
     }
     assert.equal(writer.count, 50);
-    const batch = writer.take();
+    const batch = takeBatch(writer);
     assert.equal(batch.count, 50);
     const lines = batchLines(batch);
     assert.equal(lines.length, 50);
@@ -25,15 +26,28 @@ describe('AuditBatchWriter', () => {
     assert.equal(writer.count, 0);
   });
 
-  test('take() hands out a copy: writing on does not change a batch already taken', () => {
+  test('takeView() starts the writer over: a copy of the view is unchanged by what is written next', () => {
     const writer = new AuditBatchWriter(64);
     writer.text('{"a":1}');
     writer.endLine();
-    const first = writer.take();
+    const first = takeBatch(writer);
+    assert.equal(writer.count, 0);
     writer.text('{"b":2}');
     writer.endLine();
     assert.deepEqual(batchLines(first), ['{"a":1}']);
-    assert.deepEqual(batchLines(writer.take()), ['{"b":2}']);
+    assert.deepEqual(batchLines(takeBatch(writer)), ['{"b":2}']);
+  });
+
+  test('after a burst the writer goes back to a small buffer, leaving the last view intact', () => {
+    const writer = new AuditBatchWriter(64);
+    const long = `{"x":"${'y'.repeat(5000)}"}`;
+    writer.text(long);
+    writer.endLine();
+    const { count, bytes } = writer.takeView();
+    writer.text('{"b":2}');
+    writer.endLine();
+    assert.equal(count, 1);
+    assert.deepEqual(batchLines({ count, data: bytes }), [long], 'the grown buffer was let go, not overwritten');
   });
 });
 
@@ -53,7 +67,7 @@ describe('AuditBatchWriter strings', () => {
       writer.text('}');
       writer.endLine();
     }
-    const lines = batchLines(writer.take());
+    const lines = batchLines(takeBatch(writer));
     assert.equal(lines.length, samples.length);
     lines.forEach((line, i) => {
       assert.equal(line, `{"s":${JSON.stringify(samples[i])},"t":${JSON.stringify(samples[i])},"n":null}`);
