@@ -136,7 +136,7 @@ export async function runGuardsBench(): Promise<object> {
   const allInline = await sample(3000, () => engine.analyse(analyseTask(text100k, true)));
 
   // GUARD_BENCH_THREADS: pool workers (default 2 = this box's cores; 1 leaves a core to the event loop).
-  const pool = new GuardPool({ threads: Number(process.env.GUARD_BENCH_THREADS ?? 2), timeoutMs: 60_000, setup });
+  const pool = new GuardPool({ threads: Number(process.env.GUARD_BENCH_THREADS ?? 2), timeoutMs: 60_000, setup, priority: 'idle' });
   await Promise.all([pool.ready(), pool.ready()]);
   try {
     // Thread hop: an empty count task round trip vs the inline work for small payloads.

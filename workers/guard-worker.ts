@@ -1,24 +1,18 @@
 // Piscina entry point of the guard pool: unframes a task, runs it on this thread's GuardEngine, frames the answer.
-import { setPriority } from 'node:os';
 import { workerData, move } from 'piscina';
 import { GuardEngine } from '../src/guards/engine.js';
 import { analyseRequestBody } from '../src/guards/request-analysis.js';
 import { SharedSlots } from '../src/shared/shared-slots.js';
+import { applyThreadPriority, readThreadScheduling } from '../src/pool/thread-priority.js';
+import { log } from '../src/shared/log.js';
 import { frame, unframe, type GuardTask, type GuardTaskResult, type GuardWorkerData } from '../src/pool/tasks.js';
 
-const { setup, sendArea: sendMemory, returnArea: returnMemory } = workerData as GuardWorkerData;
+const { setup, sendArea: sendMemory, returnArea: returnMemory, priority } = workerData as GuardWorkerData;
 const sendArea = new SharedSlots(sendMemory);
 const returnArea = new SharedSlots(returnMemory);
-const workerNice = 10;
 
-// Guard work is batch work: when the cores are busy, the server threads' event loops come first.
-// On Linux, setpriority(PRIO_PROCESS, 0) applies to the calling thread only, so this lowers just
-// this worker. Best effort: where it is refused, the worker runs at normal priority.
-try {
-  setPriority(0, workerNice);
-} catch {
-  // not permitted here
-}
+const priorityProblem = applyThreadPriority(priority);
+if (priorityProblem) log.warn('guard worker priority not applied as configured', { priority, problem: priorityProblem });
 
 const engine = new GuardEngine(setup);
 
@@ -37,6 +31,8 @@ function run(task: GuardTask): GuardTaskResult {
     }
     case 'count':
       return engine.count(task);
+    case 'scheduling':
+      return { kind: 'scheduling', scheduling: readThreadScheduling() ?? null, problem: priorityProblem ?? null };
     case 'crash':
       if (!setup.testHooks) throw new Error('test hooks are disabled');
       process.exit(70);

@@ -1,4 +1,5 @@
 // Config section for guards, PII redaction, tokenizer and worker pool (issue 5): types and JSON Schema properties, merged into the top-level schema.
+import type { PoolPriority } from '../pool/thread-priority.js';
 import type { EncodingName } from './tokenizer.js';
 
 /** Which requests a guard or policy applies to; an empty or absent list means all. */
@@ -81,6 +82,8 @@ export interface PoolConfig {
   task_timeout_ms: number;
   /** Payloads up to this many bytes are handled on the server thread instead of a worker (0 = never). */
   inline_max_bytes: number;
+  /** CPU priority of the worker threads (src/pool/thread-priority.ts). */
+  priority: PoolPriority;
 }
 
 export interface GuardsConfig {
@@ -207,6 +210,7 @@ export const guardsSchemaProperties: Record<string, object> = {
       size: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }], default: 'auto' },
       task_timeout_ms: { type: 'integer', minimum: 10, default: 2000 },
       inline_max_bytes: { type: 'integer', minimum: 0, default: 2048 },
+      priority: { enum: ['idle', 'low', 'normal'], default: 'idle' },
     },
   },
 };

@@ -72,6 +72,7 @@ export const guardsFeature: Feature = {
         threads: workersPerServerThread(config.pool.size, host.threadCount),
         timeoutMs: config.pool.task_timeout_ms,
         setup,
+        priority: config.pool.priority,
       });
       await pool.ready();
       const running = pool;

@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import type { EngineSetup } from '../guards/engine.js';
 import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
 import { SharedSlots } from '../shared/shared-slots.js';
+import type { PoolPriority } from './thread-priority.js';
 import { frame, unframe, type AnalyseRequestTask, type GuardTask, type GuardTaskResult, type GuardWorkerData, type ResultOf } from './tasks.js';
 
 /** Bodies in flight through each shared area, and the largest one a slot takes (larger ones cross as messages). */
@@ -34,6 +35,7 @@ export interface GuardPoolOptions {
   threads: number;
   timeoutMs: number;
   setup: EngineSetup;
+  priority: PoolPriority;
 }
 
 /** Workers per server thread: the configured total split evenly, at least one each. */
@@ -51,7 +53,12 @@ export class GuardPool {
 
   constructor(options: GuardPoolOptions) {
     this.timeoutMs = options.timeoutMs;
-    const workerData: GuardWorkerData = { setup: options.setup, sendArea: this.sends.memory, returnArea: this.returns.memory };
+    const workerData: GuardWorkerData = {
+      setup: options.setup,
+      sendArea: this.sends.memory,
+      returnArea: this.returns.memory,
+      priority: options.priority,
+    };
     this.piscina = new Piscina({
       filename: guardWorkerFile,
       minThreads: options.threads,

@@ -5,6 +5,7 @@ import type { EngineSetup } from '../guards/engine.js';
 import type { AnalysisSpec, RequestAnalysis } from '../guards/request-analysis.js';
 import type { SharedSlotsMemory } from '../shared/shared-slots.js';
 import type { EncodingName } from '../guards/tokenizer.js';
+import type { PoolPriority, ThreadScheduling } from './thread-priority.js';
 
 /** What each worker starts with. */
 export interface GuardWorkerData {
@@ -13,6 +14,7 @@ export interface GuardWorkerData {
   sendArea: SharedSlotsMemory;
   /** Slots the workers write redacted bodies into. */
   returnArea: SharedSlotsMemory;
+  priority: PoolPriority;
 }
 
 /** A request's guard work: its body as bytes (never as strings on the event loop) and what to run on it. */
@@ -49,6 +51,17 @@ export interface CountResult {
   exact: boolean;
 }
 
+/** How the worker running it is scheduled (policy, nice), and why not as configured if it is not. */
+export interface SchedulingTask {
+  kind: 'scheduling';
+}
+
+export interface SchedulingResult {
+  kind: 'scheduling';
+  scheduling: ThreadScheduling | null;
+  problem: string | null;
+}
+
 /** Test hooks, refused unless the pool was started with testHooks: kill the worker, or hold it busy. */
 export interface CrashTask {
   kind: 'crash';
@@ -58,13 +71,15 @@ export interface SpinTask {
   ms: number;
 }
 
-export type GuardTask = AnalyseRequestTask | CountTask | CrashTask | SpinTask;
-export type GuardTaskResult = AnalyseRequestResult | CountResult | { kind: 'spin' };
+export type GuardTask = AnalyseRequestTask | CountTask | SchedulingTask | CrashTask | SpinTask;
+export type GuardTaskResult = AnalyseRequestResult | CountResult | SchedulingResult | { kind: 'spin' };
 export type ResultOf<T extends GuardTask> = T extends AnalyseRequestTask
   ? AnalyseRequestResult
   : T extends CountTask
     ? CountResult
-    : { kind: 'spin' };
+    : T extends SchedulingTask
+      ? SchedulingResult
+      : { kind: 'spin' };
 
 // structuredClone: false and records off keep the format plain maps and arrays, the same on both sides.
 const packr = new Packr({ useRecords: false });

@@ -5,6 +5,7 @@ import { frame, unframe, type AnalyseRequestTask } from '../../src/pool/tasks.js
 import type { EngineSetup } from '../../src/guards/engine.js';
 import type { AnalysisSpec } from '../../src/guards/request-analysis.js';
 import { SharedSlots } from '../../src/shared/shared-slots.js';
+import { lowNice, readThreadScheduling, schedIdle, type PoolPriority } from '../../src/pool/thread-priority.js';
 
 const setup: EngineSetup = {
   prompt: [{ name: 'deny-x', deny: ['forbidden'], allow: [], scope: 'last_user', roles: ['user'], case_insensitive: true, action: 'reject', refusal_message: '' }],
@@ -15,7 +16,7 @@ const setup: EngineSetup = {
   media: { image_tokens_default: 765, audio_tokens_default: 600, file_tokens_default: 1000 },
 };
 
-const pool = new GuardPool({ threads: 1, timeoutMs: 3000, setup });
+const pool = new GuardPool({ threads: 1, timeoutMs: 3000, setup, priority: 'idle' });
 after(() => pool.close());
 
 const spec = (): AnalysisSpec => ({ operation: 'chat.completions', encoding: 'o200k_base', guards: [0], pii: 0, countDeadlineEpochMs: Date.now() + 5000 });
@@ -152,10 +153,30 @@ test('counting past the soft deadline returns an estimate inside the worker', as
 });
 
 test('test hooks are refused by a pool started without them', async () => {
-  const strict = new GuardPool({ threads: 1, timeoutMs: 20_000, setup: { ...setup, preload: [], testHooks: false } });
+  const strict = new GuardPool({ threads: 1, timeoutMs: 20_000, setup: { ...setup, preload: [], testHooks: false }, priority: 'idle' });
   try {
     await assert.rejects(strict.run({ kind: 'crash' }), (err: Error) => err instanceof PoolWorkerError && /test hooks are disabled/.test(err.message));
   } finally {
     await strict.close();
+  }
+});
+
+test('workers run at the configured CPU priority: SCHED_IDLE, nice 10, or as the server thread', async () => {
+  const here = readThreadScheduling();
+  assert.ok(here, 'this test runs on Linux, where /proc/thread-self/stat exists');
+  const expected: Record<PoolPriority, { policy: number; nice: number }> = {
+    idle: { policy: schedIdle, nice: here.nice },
+    low: { policy: here.policy, nice: Math.max(here.nice, lowNice) },
+    normal: here,
+  };
+  for (const priority of ['idle', 'low', 'normal'] as const) {
+    const one = new GuardPool({ threads: 1, timeoutMs: 20_000, setup: { ...setup, preload: [] }, priority });
+    try {
+      const answer = await one.run({ kind: 'scheduling' });
+      assert.equal(answer.problem, null, `${priority}: ${answer.problem}`);
+      assert.deepEqual(answer.scheduling, expected[priority], priority);
+    } finally {
+      await one.close();
+    }
   }
 });
