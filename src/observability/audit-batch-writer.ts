@@ -68,6 +68,21 @@ export class AuditBatchWriter extends ByteBuffer {
     this.used = at;
   }
 
+  /** Bytes written so far, to hand to copySince(). */
+  get position(): number {
+    return this.used;
+  }
+
+  /** A copy of what was written from `start` (a position) on. */
+  copySince(start: number): Uint8Array {
+    return new Uint8Array(this.buf.subarray(start, this.used));
+  }
+
+  /** JSON text given as bytes holding no raw newline (e.g. a copySince() of this writer). */
+  bytes(data: Uint8Array): void {
+    this.appendBytes(data);
+  }
+
   /** `prefix` (JSON text ending where a value goes) followed by `value`, a JSON text. */
   field(prefix: string, value: string): void {
     this.text(prefix);
