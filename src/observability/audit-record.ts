@@ -8,6 +8,7 @@ import { peekObservations, type GuardVerdict } from '../pipeline/observations.js
 import type { ReassembledResponse } from './stream-reassembly.js';
 import { isJson } from '../shared/json-validate.js';
 import type { AuditBatchWriter } from './audit-batch-writer.js';
+import { RepeatedFields } from './audit-repeated-fields.js';
 
 export interface AuditRecord {
   /** Schema version of this record. */
@@ -96,76 +97,6 @@ export function isoTime(epochMs: number): string {
   return `${cachedPrefix}.${pad3(ms)}Z`;
 }
 
-/** Fills `into` with the values of the fields from "key" to "response_model", in record order. */
-function whoAskedForWhat(ctx: RequestContext, into: Array<string | undefined>): void {
-  const d = ctx.deployment;
-  into[0] = ctx.key?.id;
-  into[1] = ctx.key?.name;
-  into[2] = ctx.head.remoteAddress;
-  into[3] = ctx.head.headers['user-agent'];
-  into[4] = ctx.head.method;
-  into[5] = ctx.head.path;
-  into[6] = ctx.operation;
-  into[7] = ctx.model;
-  into[8] = d?.name;
-  into[9] = d?.provider.name;
-  into[10] = d?.upstreamModel;
-  into[11] = ctx.result.responseModel;
-}
-
-/**
- * The fields from "key" to "response_model" say who asked for what, which repeats from request to
- * request: their bytes are kept from the last record and copied while every value is the same
- * (writing them piece by piece was about a third of the record's time).
- */
-class RepeatedFields {
-  // Two arrays swapped on a change, so a record allocates nothing while the values repeat.
-  private kept: Array<string | undefined> = new Array<string | undefined>(12).fill(undefined);
-  private current: Array<string | undefined> = new Array<string | undefined>(12).fill(undefined);
-  private bytes: Uint8Array | undefined;
-
-  write(out: AuditBatchWriter, ctx: RequestContext): void {
-    const current = this.current;
-    whoAskedForWhat(ctx, current);
-    if (this.bytes && sameValues(current, this.kept)) {
-      out.bytes(this.bytes);
-      return;
-    }
-    const start = out.position;
-    writeWhoAskedForWhat(out, ctx);
-    this.bytes = out.copySince(start);
-    this.current = this.kept;
-    this.kept = current;
-  }
-}
-
-function sameValues(a: Array<string | undefined>, b: Array<string | undefined>): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function writeWhoAskedForWhat(out: AuditBatchWriter, ctx: RequestContext): void {
-  const d = ctx.deployment;
-  if (ctx.key) {
-    out.stringField(',"key":{"id":', ctx.key.id);
-    out.stringField(',"name":', ctx.key.name);
-    out.text('}');
-  } else out.text(',"key":null');
-  out.stringField(',"client_ip":', ctx.head.remoteAddress);
-  out.stringField(',"user_agent":', ctx.head.headers['user-agent']);
-  out.stringField(',"method":', ctx.head.method);
-  out.stringField(',"path":', ctx.head.path);
-  out.stringField(',"operation":', ctx.operation);
-  out.stringField(',"model":', ctx.model);
-  if (d) {
-    out.stringField(',"deployment":{"name":', d.name);
-    out.stringField(',"provider":', d.provider.name);
-    out.stringField(',"upstream_model":', d.upstreamModel);
-    out.text('}');
-  } else out.text(',"deployment":null');
-  out.stringField(',"response_model":', ctx.result.responseModel);
-}
-
 const repeatedFields = new RepeatedFields();
 
 /** A body that should be JSON: embedded as it is when it is, else recorded as a JSON string. */
@@ -216,10 +147,6 @@ export function writeAuditRecord(
   out.text(isoTime(ctx.receivedAtEpochMs));
   out.stringField('","request_id":', ctx.id);
   repeatedFields.write(out, ctx);
-  out.field(ctx.stream ? ',"stream":true,"attempts":' : ',"stream":false,"attempts":', String(r.attempts));
-  out.field(',"status":', String(r.status));
-  out.stringField(',"outcome":', r.outcome);
-  out.field(',"error":', r.error ? JSON.stringify({ type: r.error.type, code: r.error.code, message: r.error.message }) : 'null');
   out.field(',"ttft_ms":', msText(r.ttftMs));
   out.field(',"duration_ms":', msText(r.durationMs));
   out.field(',"upstream_ms":', msText(r.upstreamMs));

@@ -15,6 +15,11 @@ interface Who {
   model: string;
   deployment: { name: string; provider: string; upstreamModel: string } | null;
   responseModel: string | undefined;
+  stream: boolean;
+  attempts: number;
+  status: number;
+  outcome: 'ok' | 'upstream_error';
+  error: { type: string; code: string | null; message: string } | undefined;
 }
 
 const base: Who = {
@@ -26,19 +31,26 @@ const base: Who = {
   model: 'gpt-4o-mini',
   deployment: { name: 'mini-east', provider: 'sim', upstreamModel: 'sim-mini' },
   responseModel: 'sim-mini-2024',
+  stream: false,
+  attempts: 1,
+  status: 200,
+  outcome: 'ok',
+  error: undefined,
 };
+const upstreamError = { type: 'server_error', code: 'upstream_error', message: 'The upstream failed.' };
 
 function context(who: Who): RequestContext {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (who.userAgent !== undefined) headers['user-agent'] = who.userAgent;
   const ctx = createContext({ method: who.method, path: who.path, query: '', headers, remoteAddress: who.ip }, Buffer.from('{"model":"m"}'), 'chat.completions');
   const deployment = who.deployment && { name: who.deployment.name, provider: { name: who.deployment.provider }, upstreamModel: who.deployment.upstreamModel };
-  Object.assign(ctx, { model: who.model, stream: false, key: who.key && { ...who.key }, deployment });
-  Object.assign(ctx.result, { status: 200, outcome: 'ok', attempts: 1, responseModel: who.responseModel });
+  Object.assign(ctx, { model: who.model, stream: who.stream, key: who.key && { ...who.key }, deployment });
+  const error = who.error && { ...who.error };
+  Object.assign(ctx.result, { status: who.status, outcome: who.outcome, attempts: who.attempts, responseModel: who.responseModel, error });
   return ctx;
 }
 
-test('records of requests that differ in any one field of who asked for what each carry their own values', () => {
+test('records of requests that differ in any one field of who asked for what, or how it went, each carry their own values', () => {
   // Each variant changes one value of the base; written between two base records, so a record that
   // reused the previous request's fields would show the base's value instead of its own (or vice versa).
   const variants: Who[] = [
@@ -57,6 +69,11 @@ test('records of requests that differ in any one field of who asked for what eac
     { ...base, deployment: null },
     { ...base, responseModel: undefined },
     { ...base, responseModel: 'é "quoted"' },
+    { ...base, stream: true },
+    { ...base, attempts: 2 },
+    { ...base, status: 201 },
+    { ...base, outcome: 'upstream_error', status: 502, error: upstreamError },
+    { ...base, outcome: 'upstream_error', status: 502, error: { ...upstreamError, message: 'Another failure.' } },
   ];
   const sequence = [base, ...variants.flatMap((v) => [v, v, base])];
   const writer = new AuditBatchWriter();
@@ -76,6 +93,11 @@ test('records of requests that differ in any one field of who asked for what eac
         model: record.model,
         deployment: record.deployment,
         response_model: record.response_model,
+        stream: record.stream,
+        attempts: record.attempts,
+        status: record.status,
+        outcome: record.outcome,
+        error: record.error,
       },
       {
         key: who.key,
@@ -86,9 +108,13 @@ test('records of requests that differ in any one field of who asked for what eac
         model: who.model,
         deployment: d && { name: d.name, provider: d.provider, upstream_model: d.upstreamModel },
         response_model: who.responseModel ?? null,
+        stream: who.stream,
+        attempts: who.attempts,
+        status: who.status,
+        outcome: who.outcome,
+        error: who.error ?? null,
       },
       `record ${i}`,
     );
-    assert.equal(record.status, 200);
   });
 });
