@@ -10,6 +10,8 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const DIGIT_0 = 0x30;
+const DOT = 0x2e;
 /** Up to this many UTF-16 units, text is copied in JavaScript; beyond, by Buffer#utf8Write. */
 const shortText = 128;
 
@@ -83,6 +85,42 @@ export class AuditBatchWriter extends ByteBuffer {
     this.appendBytes(data);
   }
 
+  /**
+   * A number as JSON: whole numbers from 0 to 2^53 - 1 as their digits, written here without a
+   * string in between; others as String() writes them; NaN and infinities as null.
+   */
+  int(n: number): void {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && n === Math.floor(n))) {
+      this.text(Number.isFinite(n) ? String(n) : 'null');
+      return;
+    }
+    this.reserve(16);
+    this.used = writeDigits(this.buf, this.used, n, 1);
+  }
+
+  /**
+   * Milliseconds rounded to the µs, as JSON ("12.345"); undefined, NaN and infinities as null.
+   * Written as digits here: String() of an arbitrary double looks for its shortest form, which costs
+   * more than the rest of the field.
+   */
+  milliseconds(n: number | undefined): void {
+    if (n === undefined || !Number.isFinite(n)) {
+      this.text('null');
+      return;
+    }
+    const us = Math.round(n * 1000);
+    if (!(us >= 0 && us <= Number.MAX_SAFE_INTEGER)) {
+      // Negative, or past 2^53 µs: not a duration this gateway measures, but still valid JSON.
+      this.text(String(us / 1000));
+      return;
+    }
+    const fraction = us % 1000;
+    this.reserve(17);
+    const at = writeDigits(this.buf, this.used, (us - fraction) / 1000, 1);
+    this.buf[at] = DOT;
+    this.used = writeDigits(this.buf, at + 1, fraction, 3);
+  }
+
   /** `prefix` (JSON text ending where a value goes) followed by `value`, a JSON text. */
   field(prefix: string, value: string): void {
     this.text(prefix);
@@ -121,4 +159,18 @@ export class AuditBatchWriter extends ByteBuffer {
     this.reset();
     return taken;
   }
+}
+
+/** Writes the digits of `n` (a whole number, 0 to 2^53 - 1), at least `width` of them, at `at`; returns the end. */
+function writeDigits(buf: Uint8Array, at: number, n: number, width: number): number {
+  let length = 1;
+  for (let limit = 10; n >= limit && length < 16; limit *= 10) length++;
+  if (length < width) length = width;
+  let i = at + length;
+  for (let k = 0; k < length; k++) {
+    const digit = n % 10;
+    buf[--i] = DIGIT_0 + digit;
+    n = (n - digit) / 10;
+  }
+  return at + length;
 }

@@ -71,30 +71,25 @@ const numberOrNull = (n: number | undefined): string => (n !== undefined && Numb
 /** 0–999 as three digits. */
 const pad3 = (n: number): string => `${n < 10 ? '00' : n < 100 ? '0' : ''}${n}`;
 
-/**
- * Milliseconds rounded to the µs, as JSON. Formatted by hand: String() of an arbitrary double finds its
- * shortest form, which costs more than the rest of a number field.
- */
-export function msText(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return 'null';
-  const us = Math.round(n * 1000);
-  if (!Number.isSafeInteger(us)) return String(n);
-  const abs = us < 0 ? -us : us;
-  const frac = abs % 1000;
-  return `${us < 0 ? '-' : ''}${(abs - frac) / 1000}.${pad3(frac)}`;
-}
-
 let cachedSecond = -1;
 let cachedPrefix = '';
-/** Date#toISOString for epoch ms, with the part up to the second computed once per second. */
+let cachedMs = -1;
+let cachedTime = '';
+/**
+ * Date#toISOString for epoch ms: the part up to the second is computed once per second, and the whole
+ * text once per millisecond (a server thread records several requests in most milliseconds under load).
+ */
 export function isoTime(epochMs: number): string {
-  const second = Math.floor(epochMs / 1000);
+  const ms = Math.floor(epochMs);
+  if (ms === cachedMs) return cachedTime;
+  const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;
     cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
   }
-  const ms = Math.floor(epochMs - second * 1000);
-  return `${cachedPrefix}.${pad3(ms)}Z`;
+  cachedMs = ms;
+  cachedTime = `${cachedPrefix}.${pad3(ms - second * 1000)}Z`;
+  return cachedTime;
 }
 
 const repeatedFields = new RepeatedFields();
@@ -147,14 +142,21 @@ export function writeAuditRecord(
   out.text(isoTime(ctx.receivedAtEpochMs));
   out.stringField('","request_id":', ctx.id);
   repeatedFields.write(out, ctx);
-  out.field(',"ttft_ms":', msText(r.ttftMs));
-  out.field(',"duration_ms":', msText(r.durationMs));
-  out.field(',"upstream_ms":', msText(r.upstreamMs));
+  out.text(',"ttft_ms":');
+  out.milliseconds(r.ttftMs);
+  out.text(',"duration_ms":');
+  out.milliseconds(r.durationMs);
+  out.text(',"upstream_ms":');
+  out.milliseconds(r.upstreamMs);
   if (usage) {
-    out.field(',"usage":{"prompt_tokens":', String(usage.promptTokens));
-    out.field(',"completion_tokens":', String(usage.completionTokens));
-    out.field(',"total_tokens":', String(usage.totalTokens));
-    out.field(',"cached_tokens":', String(usage.cachedTokens));
+    out.text(',"usage":{"prompt_tokens":');
+    out.int(usage.promptTokens);
+    out.text(',"completion_tokens":');
+    out.int(usage.completionTokens);
+    out.text(',"total_tokens":');
+    out.int(usage.totalTokens);
+    out.text(',"cached_tokens":');
+    out.int(usage.cachedTokens);
     out.text('}');
   } else out.text(',"usage":null');
   out.field(',"cost_usd":', numberOrNull(observed?.costUsd));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AuditBatchWriter } from '../../src/observability/audit-batch-writer.js';
 import { takeBatch } from '../helpers/audit-records.js';
-import { msText } from '../../src/observability/audit-record.js';
+import { isoTime } from '../../src/observability/audit-record.js';
 import { batchLines } from '../../src/observability/audit-sink.js';
 
 describe('AuditBatchWriter', () => {
@@ -76,15 +76,48 @@ describe('AuditBatchWriter strings', () => {
   });
 });
 
-describe('msText', () => {
-  test('milliseconds rounded to the µs, as JSON numbers equal to the rounded value', () => {
+/** What the writer writes for one call, as text. */
+function written(write: (w: AuditBatchWriter) => void): string {
+  const writer = new AuditBatchWriter();
+  write(writer);
+  writer.endLine();
+  return batchLines(takeBatch(writer))[0]!;
+}
+
+describe('numbers written as digits', () => {
+  test('milliseconds(): rounded to the µs with three decimals, equal to the rounded value once parsed', () => {
     for (const [n, text] of [
-      [1.2345678, '1.235'], [0, '0.000'], [0.0004, '0.000'], [12, '12.000'], [3.05, '3.050'], [1234567.8915, '1234567.892'], [-2.5, '-2.500'],
+      [1.2345678, '1.235'], [0, '0.000'], [0.0004, '0.000'], [0.0005, '0.001'], [12, '12.000'], [3.05, '3.050'], [1234567.8915, '1234567.892'], [999.9996, '1000.000'],
     ] as const) {
-      assert.equal(msText(n), text);
-      assert.equal(JSON.parse(msText(n)), Math.round(n * 1000) / 1000);
+      assert.equal(written((w) => w.milliseconds(n)), text);
     }
-    assert.equal(msText(undefined), 'null');
-    assert.equal(msText(Number.NaN), 'null');
+    for (let i = 0; i < 2000; i++) {
+      const n = Math.random() * 10 ** Math.floor(Math.random() * 12);
+      const text = written((w) => w.milliseconds(n));
+      assert.match(text, /^\d+\.\d{3}$/, String(n));
+      assert.equal(JSON.parse(text), Math.round(n * 1000) / 1000, String(n));
+    }
+    // Outside what a duration is (negative, over 2^53 µs): still valid JSON of the same value.
+    for (const n of [-2.5, -0.4, 1e13, 1e20]) assert.equal(JSON.parse(written((w) => w.milliseconds(n))), Math.round(n * 1000) / 1000);
+    for (const n of [undefined, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(written((w) => w.milliseconds(n)), 'null');
+  });
+
+  test('int(): whole numbers as String() writes them, anything else still valid JSON', () => {
+    for (const n of [0, 7, 9, 10, 99, 100, 101, 12345, 999999999, 1000000000, 2 ** 32 - 1, 2 ** 32, 2 ** 40, 2 ** 53 - 1, 2 ** 53, 1e21, 1.5, -3]) {
+      assert.equal(written((w) => w.int(n)), String(n));
+    }
+    for (let i = 0; i < 2000; i++) {
+      const n = Math.floor(Math.random() * 2 ** Math.floor(Math.random() * 54));
+      assert.equal(written((w) => w.int(n)), String(n));
+    }
+    assert.equal(written((w) => w.int(Number.NaN)), 'null');
+  });
+});
+
+describe('isoTime', () => {
+  test('equals Date#toISOString across milliseconds, seconds and repeats', () => {
+    const start = Date.UTC(2026, 10, 22, 23, 59, 58, 990);
+    const times = [start, start, start + 0.4, start + 1, start + 9, start + 10, start + 1010, start + 1010.9, start + 2000, start + 86_400_000, start];
+    for (const t of times) assert.equal(isoTime(t), new Date(Math.floor(t)).toISOString(), String(t));
   });
 });
