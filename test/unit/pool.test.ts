@@ -180,3 +180,18 @@ test('workers run at the configured CPU priority: SCHED_IDLE, nice 10, or as the
     }
   }
 });
+
+test('where SCHED_IDLE cannot be set (no chrt on the PATH), a worker runs at nice 10 and says why', async () => {
+  const here = readThreadScheduling()!;
+  const path = process.env.PATH;
+  process.env.PATH = '/nonexistent'; // workers copy the environment when they start
+  const fallback = new GuardPool({ threads: 1, timeoutMs: 20_000, setup: { ...setup, preload: [] }, priority: 'idle' });
+  try {
+    const answer = await fallback.run({ kind: 'scheduling' });
+    assert.match(answer.problem ?? '', /SCHED_IDLE not set: chrt could not run .*; running at nice 10 instead/);
+    assert.deepEqual(answer.scheduling, { policy: here.policy, nice: Math.max(here.nice, lowNice) });
+  } finally {
+    process.env.PATH = path;
+    await fallback.close();
+  }
+});
