@@ -127,6 +127,18 @@ export class AuditBatchWriter extends ByteBuffer {
     this.text(value);
   }
 
+  /** `prefix` followed by int(n). */
+  intField(prefix: string, n: number): void {
+    this.text(prefix);
+    this.int(n);
+  }
+
+  /** `prefix` followed by milliseconds(n). */
+  millisecondsField(prefix: string, n: number | undefined): void {
+    this.text(prefix);
+    this.milliseconds(n);
+  }
+
   /** `prefix` followed by `s` as a JSON string, or null. */
   stringField(prefix: string, s: string | undefined): void {
     this.text(prefix);

@@ -142,21 +142,14 @@ export function writeAuditRecord(
   out.text(isoTime(ctx.receivedAtEpochMs));
   out.stringField('","request_id":', ctx.id);
   repeatedFields.write(out, ctx);
-  out.text(',"ttft_ms":');
-  out.milliseconds(r.ttftMs);
-  out.text(',"duration_ms":');
-  out.milliseconds(r.durationMs);
-  out.text(',"upstream_ms":');
-  out.milliseconds(r.upstreamMs);
+  out.millisecondsField(',"ttft_ms":', r.ttftMs);
+  out.millisecondsField(',"duration_ms":', r.durationMs);
+  out.millisecondsField(',"upstream_ms":', r.upstreamMs);
   if (usage) {
-    out.text(',"usage":{"prompt_tokens":');
-    out.int(usage.promptTokens);
-    out.text(',"completion_tokens":');
-    out.int(usage.completionTokens);
-    out.text(',"total_tokens":');
-    out.int(usage.totalTokens);
-    out.text(',"cached_tokens":');
-    out.int(usage.cachedTokens);
+    out.intField(',"usage":{"prompt_tokens":', usage.promptTokens);
+    out.intField(',"completion_tokens":', usage.completionTokens);
+    out.intField(',"total_tokens":', usage.totalTokens);
+    out.intField(',"cached_tokens":', usage.cachedTokens);
     out.text('}');
   } else out.text(',"usage":null');
   out.field(',"cost_usd":', numberOrNull(observed?.costUsd));
