@@ -51,8 +51,8 @@ function writeFields(out: AuditBatchWriter, ctx: RequestContext): void {
     out.text('}');
   } else out.text(',"deployment":null');
   out.stringField(',"response_model":', r.responseModel);
-  out.field(ctx.stream ? ',"stream":true,"attempts":' : ',"stream":false,"attempts":', String(r.attempts));
-  out.field(',"status":', String(r.status));
+  out.intField(ctx.stream ? ',"stream":true,"attempts":' : ',"stream":false,"attempts":', r.attempts);
+  out.intField(',"status":', r.status);
   out.stringField(',"outcome":', r.outcome);
   out.field(',"error":', r.error ? JSON.stringify({ type: r.error.type, code: r.error.code, message: r.error.message }) : 'null');
 }
