@@ -84,6 +84,22 @@ export interface PoolConfig {
   inline_max_bytes: number;
   /** CPU priority of the worker threads (src/pool/thread-priority.ts). */
   priority: PoolPriority;
+  /**
+   * Bytes of request bodies one caller (its key, else its client address) may have in each lane of a
+   * server thread's pool at once, queued or running; past it the request is refused at once (429
+   * guard_capacity). 0 = no bound.
+   */
+  caller_max_bytes: number;
+  small_lane: SmallLaneConfig;
+}
+
+/** Workers of their own for small bodies, which large ones never occupy. */
+export interface SmallLaneConfig {
+  /** Bodies up to this many bytes (and over inline_max_bytes) go to the small lane; 0 = no small lane. */
+  max_bytes: number;
+  /** Its workers per server thread, in addition to `size`. */
+  size: number;
+  priority: PoolPriority;
 }
 
 export interface GuardsConfig {
@@ -211,6 +227,17 @@ export const guardsSchemaProperties: Record<string, object> = {
       task_timeout_ms: { type: 'integer', minimum: 10, default: 2000 },
       inline_max_bytes: { type: 'integer', minimum: 0, default: 2048 },
       priority: { enum: ['idle', 'low', 'normal'], default: 'idle' },
+      caller_max_bytes: { type: 'integer', minimum: 0, default: 4 * 1024 * 1024 },
+      small_lane: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          max_bytes: { type: 'integer', minimum: 0, default: 64 * 1024 },
+          size: { type: 'integer', minimum: 0, maximum: 64, default: 1 },
+          priority: { enum: ['idle', 'low', 'normal'], default: 'low' },
+        },
+      },
     },
   },
 };

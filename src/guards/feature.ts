@@ -4,7 +4,7 @@ import RE2 from 're2';
 import { registerQueueDepthSource } from '../pipeline/observations.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import type { Feature, Stage, ThreadHost } from '../pipeline/stage.js';
-import { GuardPool, workersPerServerThread } from '../pool/guard-pool.js';
+import { GuardPool, workersPerServerThread, type SmallLaneOptions } from '../pool/guard-pool.js';
 import type { GuardsConfig } from './config.js';
 import { builtInDetectors } from './detectors.js';
 import { GuardEngine, type EngineSetup } from './engine.js';
@@ -51,12 +51,27 @@ function idle(config: GuardsConfig): boolean {
   return !config.tokenizer.enabled && config.guards.prompt.length === 0 && config.pii.length === 0 && config.guards.output.length === 0;
 }
 
+/** True when requests are analysed (in the pool or inline), not only their answers guarded. */
+function needsPool(config: GuardsConfig): boolean {
+  return config.tokenizer.enabled || config.guards.prompt.length > 0 || config.pii.length > 0;
+}
+
+/** The small lane, when some bodies can reach it: a body up to inline_max_bytes never goes to the pool. */
+export function smallLaneOf(config: GuardsConfig): SmallLaneOptions | undefined {
+  const lane = config.pool.small_lane;
+  const reachable = lane.max_bytes > 0 && lane.size > 0 && lane.max_bytes > config.pool.inline_max_bytes;
+  return reachable ? { maxBytes: lane.max_bytes, threads: lane.size, priority: lane.priority } : undefined;
+}
+
 let pool: GuardPool | undefined;
 
 export const guardsFeature: Feature = {
   name: 'guards',
 
   validate: checkGuardPatterns,
+
+  // Keyless callers are told apart by their address for the pool share (src/pool/caller-shares.ts).
+  needsClientAddress: (config: SwitchyardConfig) => needsPool(config) && config.pool.caller_max_bytes > 0 && config.auth !== 'keys',
 
   initMain(config: SwitchyardConfig): void {
     const problems = checkGuardPatterns(config);
@@ -66,19 +81,22 @@ export const guardsFeature: Feature = {
   async initThread(config: SwitchyardConfig, _shared: unknown, host: ThreadHost): Promise<Stage[]> {
     if (idle(config)) return [];
     const setup = engineSetup(config, process.env.SWITCHYARD_GUARD_TEST_HOOKS === '1');
-    const needsPool = config.tokenizer.enabled || config.guards.prompt.length > 0 || config.pii.length > 0;
-    if (needsPool) {
+    const analysed = needsPool(config);
+    if (analysed) {
       pool = new GuardPool({
         threads: workersPerServerThread(config.pool.size, host.threadCount),
         timeoutMs: config.pool.task_timeout_ms,
         setup,
         priority: config.pool.priority,
+        smallLane: smallLaneOf(config),
+        callerMaxBytes: config.pool.caller_max_bytes,
       });
       await pool.ready();
       const running = pool;
       registerQueueDepthSource('guard', () => running.queueSize);
+      if (running.hasSmallLane) registerQueueDepthSource('guard_small', () => running.queueSizeOf('small'));
     }
-    const inline = config.pool.inline_max_bytes > 0 && needsPool ? new GuardEngine(setup) : undefined;
+    const inline = config.pool.inline_max_bytes > 0 && analysed ? new GuardEngine(setup) : undefined;
     const stage = createGuardsStage(config, new GuardSelector(config), {
       pool,
       inline,

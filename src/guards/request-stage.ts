@@ -3,7 +3,7 @@
 // the verdict is applied to the context and the response filter is prepared from what redaction
 // recorded.
 import type { RequestContext } from '../pipeline/context.js';
-import { noteGuardVerdict } from '../pipeline/observations.js';
+import { noteGuardVerdict, noteRateLimitRejection } from '../pipeline/observations.js';
 import type { ResponseFilter, Stage } from '../pipeline/stage.js';
 import { GatewayError } from '../shared/errors.js';
 import type { GuardsConfig } from './config.js';
@@ -12,7 +12,7 @@ import { analyseRequest, analyseRequestBody, type AnalysisSpec, type RequestAnal
 import { refusalResponse } from './refusal.js';
 import { createGuardResponseFilter } from './response-filter.js';
 import type { GuardSelector } from './select.js';
-import { PoolTimeoutError, PoolWorkerError, type GuardPool } from '../pool/guard-pool.js';
+import { PoolCapacityError, PoolTimeoutError, PoolWorkerError, type GuardPool } from '../pool/guard-pool.js';
 import type { CompiledOutputGuard } from './output-guard.js';
 
 export const guardsStateKey = 'guards';
@@ -40,6 +40,23 @@ function contentPolicyError(message: string): GatewayError {
   return new GatewayError(400, message, { type: 'invalid_request_error', code: 'content_policy_violation' });
 }
 
+/** Whom the pool share counts a request against: its virtual key when it has one, else its client address. */
+export function poolCaller(ctx: RequestContext): string {
+  return ctx.key ? `key:${ctx.key.id}` : `addr:${ctx.head.remoteAddress}`;
+}
+
+/** 429 guard_capacity: the caller's share of the pool is in use; its earlier tasks settle within one deadline. */
+function capacityError(ctx: RequestContext, err: PoolCapacityError): GatewayError {
+  const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+  const who = ctx.key ? 'this key' : 'this client address';
+  return new GatewayError(
+    429,
+    `Guard capacity for ${who} is in use: ${err.heldBytes} bytes of its earlier requests are still being checked ` +
+      `(at most ${err.maxBytes} at once); retry after ${seconds} s. The request was not sent.`,
+    { type: 'rate_limit_error', code: 'guard_capacity', headers: { 'retry-after': String(seconds), 'retry-after-ms': String(err.retryAfterMs) } },
+  );
+}
+
 async function runAnalysis(runner: AnalyseRunner, ctx: RequestContext, spec: AnalysisSpec): Promise<RequestAnalysis> {
   if (runner.inline && ctx.rawBody.length <= runner.inlineMaxBytes) {
     // A body the parse stage did not keep parsed (a large one) is parsed again only here, as in a worker.
@@ -47,7 +64,7 @@ async function runAnalysis(runner: AnalyseRunner, ctx: RequestContext, spec: Ana
   }
   if (!runner.pool) throw new PoolWorkerError('no guard pool');
   // The body crosses as bytes (the client's, which the parse stage accepted), and comes back as bytes if redacted.
-  return runner.pool.analyseRequest(ctx.rawBody, spec);
+  return runner.pool.analyseRequest(ctx.rawBody, spec, poolCaller(ctx));
 }
 
 export function createGuardsStage(config: GuardsConfig, selector: GuardSelector, runner: AnalyseRunner): Stage {
@@ -62,6 +79,11 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
     try {
       return await runAnalysis(runner, ctx, spec);
     } catch (err) {
+      if (err instanceof PoolCapacityError) {
+        if (!guardsNeeded) return undefined; // counting only: the estimate stands, as on a timeout
+        noteRateLimitRejection(ctx, `guard_pool.${err.lane}`);
+        throw capacityError(ctx, err);
+      }
       if (err instanceof PoolTimeoutError) {
         if (!guardsNeeded) return undefined; // counting only: the estimate stands
         throw new GatewayError(503, `Guard checks did not finish within ${err.timeoutMs} ms; the request was not sent.`, {

@@ -7,10 +7,12 @@ import { createContext, type RequestContext } from '../../src/pipeline/context.j
 import type { Deployment } from '../../src/config/compile.js';
 import { GatewayError } from '../../src/shared/errors.js';
 import { GuardEngine } from '../../src/guards/engine.js';
-import { checkGuardPatterns, engineSetup } from '../../src/guards/feature.js';
+import { checkGuardPatterns, engineSetup, guardsFeature, smallLaneOf } from '../../src/guards/feature.js';
 import { createGuardsStage, type GuardsRequestState } from '../../src/guards/request-stage.js';
 import { GuardSelector } from '../../src/guards/select.js';
 import { TokenCounter } from '../../src/guards/tokenizer.js';
+import type { AnalysisSpec, RequestAnalysis } from '../../src/guards/request-analysis.js';
+import { PoolCapacityError, type GuardPool } from '../../src/pool/guard-pool.js';
 import type { ChunkEvent } from '../../src/pipeline/stage.js';
 
 const yaml = `
@@ -201,4 +203,68 @@ test('encoding by model: cl100k_base for gpt-4 upstreams, o200k_base otherwise',
   assert.equal(selector.select('legacy', 'gpt-4', undefined).encoding, 'cl100k_base');
   assert.equal(selector.select('gpt-4o', 'gpt-4o', undefined).encoding, 'o200k_base');
   assert.equal(selector.select('open', 'open', undefined).encoding, 'o200k_base');
+});
+
+/** A pool that records whom each task was counted against and answers with `answer`. */
+function recordingPool(answer: (caller: string | undefined) => Promise<RequestAnalysis>): { pool: GuardPool; callers: Array<string | undefined> } {
+  const callers: Array<string | undefined> = [];
+  const pool = {
+    analyseRequest: (_body: Uint8Array, _spec: AnalysisSpec, caller?: string) => {
+      callers.push(caller);
+      return answer(caller);
+    },
+  } as unknown as GuardPool;
+  return { pool, callers };
+}
+
+async function refusalBy(guarded: ReturnType<typeof createGuardsStage>, ctx: RequestContext): Promise<GatewayError> {
+  try {
+    await guarded.onRequest!(ctx);
+  } catch (err) {
+    assert.ok(err instanceof GatewayError, String(err));
+    return err;
+  }
+  assert.fail('expected the request to be refused');
+}
+
+const poolStage = (pool: GuardPool) => createGuardsStage(config, new GuardSelector(config), { pool, inline: undefined, inlineMaxBytes: 0, timeoutMs: 2000 });
+const shareUsed = () => Promise.reject(new PoolCapacityError('large', 4 * 1024 * 1024, 4 * 1024 * 1024, 2000));
+
+test('pool share: each task counts against the virtual key, else the client address', async () => {
+  const clean: RequestAnalysis = { verdict: null, piiBlocked: null, body: null, pseudonyms: [], redactedTexts: 0, tokens: 7, exact: true };
+  const { pool, callers } = recordingPool(() => Promise.resolve(clean));
+  const guarded = poolStage(pool);
+  await guarded.onRequest!(context('gpt-4o', { messages: [{ role: 'user', content: 'hello' }] }, { id: 'k1', name: 'team' }));
+  await guarded.onRequest!(context('gpt-4o', { messages: [{ role: 'user', content: 'hello' }] }));
+  assert.deepEqual(callers, ['key:k1', 'addr:127.0.0.1']);
+});
+
+test('pool share used: 429 guard_capacity in the OpenAI shape with retry-after, counted as a rejection; counting alone keeps the estimate', async () => {
+  const { pool } = recordingPool(shareUsed);
+  const guarded = poolStage(pool);
+  const ctx = context('gpt-4o', { messages: [{ role: 'user', content: 'hello' }] }, { id: 'k1', name: 'team' });
+  const err = await refusalBy(guarded, ctx);
+  assert.deepEqual([err.status, err.type, err.code], [429, 'rate_limit_error', 'guard_capacity']);
+  assert.deepEqual(err.headers, { 'retry-after': '2', 'retry-after-ms': '2000' });
+  assert.match(err.message, /Guard capacity for this key is in use: 4194304 bytes .* retry after 2 s\. The request was not sent\./);
+  assert.deepEqual(Object.keys(err.toBody().error).sort(), ['code', 'message', 'param', 'type']);
+  assert.equal(peekObservations(ctx)?.rateLimitScope, 'guard_pool.large', 'switchyard_ratelimit_rejections_total{scope="guard_pool.large"}');
+  const keyless = await refusalBy(guarded, context('gpt-4o', { messages: [{ role: 'user', content: 'hello' }] }));
+  assert.match(keyless.message, /for this client address/);
+  const counting = context('gpt-4o', { messages: [{ role: 'user', content: 'hello' }] });
+  counting.operation = 'chat.count_tokens';
+  await guarded.onRequest!(counting);
+  assert.equal(counting.promptTokens, undefined, 'no exact count: the endpoint answers with the estimate, as after a timeout');
+});
+
+test('pool config: defaults, the small lane only where bodies can reach it, and client addresses read only where keys do not tell callers apart', () => {
+  assert.equal(config.pool.caller_max_bytes, 4 * 1024 * 1024);
+  assert.deepEqual(config.pool.small_lane, { max_bytes: 64 * 1024, size: 1, priority: 'low' });
+  assert.deepEqual(smallLaneOf(config), { maxBytes: 64 * 1024, threads: 1, priority: 'low' });
+  const withPool = (pool: string, head = '') => parseConfig(`${head}\n${yaml}\npool: ${pool}`, 'pool.yaml');
+  assert.equal(smallLaneOf(withPool('{ inline_max_bytes: 65536 }')), undefined, 'every body up to its limit is analysed inline');
+  assert.equal(smallLaneOf(withPool('{ small_lane: { size: 0 } }')), undefined);
+  assert.equal(guardsFeature.needsClientAddress!(config), true);
+  assert.equal(guardsFeature.needsClientAddress!(withPool('{ caller_max_bytes: 0 }')), false);
+  assert.equal(guardsFeature.needsClientAddress!(withPool('{}', 'auth: keys')), false, 'with keys, every request has one');
 });

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { GuardPool, PoolTimeoutError, PoolWorkerError, workersPerServerThread } from '../../src/pool/guard-pool.js';
+import { GuardPool, PoolCapacityError, PoolTimeoutError, PoolWorkerError, workersPerServerThread } from '../../src/pool/guard-pool.js';
+import { CallerShares } from '../../src/pool/caller-shares.js';
 import { frame, unframe, type AnalyseRequestTask } from '../../src/pool/tasks.js';
 import type { EngineSetup } from '../../src/guards/engine.js';
 import type { AnalysisSpec } from '../../src/guards/request-analysis.js';
@@ -128,6 +129,65 @@ test('shared slots: a slot is owned from acquire to release, by any thread; a fa
   await new Promise((resolve) => worker.once('message', resolve));
   await worker.terminate();
   assert.deepEqual([...shared.copyOut(slot, 3)], [1, 2, 3]);
+});
+
+test('caller shares: a caller holding nothing is always admitted; past its share it is refused; settled work is given back', () => {
+  const shares = new CallerShares(100);
+  assert.ok(shares.tryTake('a', 60));
+  assert.ok(shares.tryTake('a', 40), 'up to the share');
+  assert.equal(shares.tryTake('a', 1), false, 'past it');
+  assert.equal(shares.heldBy('a'), 100, 'a refusal takes nothing');
+  assert.ok(shares.tryTake('b', 500), 'another caller, holding nothing, even with a body over the share');
+  shares.giveBack('a', 60);
+  shares.giveBack('a', 40);
+  shares.giveBack('b', 500);
+  assert.equal(shares.callers, 0, 'no caller is kept at zero');
+  const off = new CallerShares(0);
+  assert.ok(off.tryTake('a', 1e9) && off.tryTake('a', 1e9));
+  assert.equal(off.callers, 0, 'no bound: nothing recorded');
+});
+
+test('a caller past its share of the pool is refused at once, not queued; other callers are admitted, and the share comes back', async () => {
+  const body = chatBody(['mail ann@example.com ' + 'lorem ipsum '.repeat(250)]);
+  const shared = new GuardPool({ threads: 1, timeoutMs: 20_000, setup, priority: 'idle', callerMaxBytes: 2 * body.length });
+  try {
+    await shared.ready();
+    const a = [1, 2, 3].map(() => shared.analyseRequest(body, spec(), 'key:a'));
+    const b = shared.analyseRequest(body, spec(), 'key:b');
+    await assert.rejects(a[2]!, (err: Error) => {
+      assert.ok(err instanceof PoolCapacityError, String(err));
+      assert.deepEqual([err.lane, err.heldBytes, err.maxBytes, err.retryAfterMs], ['large', 2 * body.length, 2 * body.length, 20_000]);
+      return true;
+    });
+    assert.equal(shared.heldBy('key:a', 'large'), 2 * body.length, 'two of a\'s bodies are in the pool');
+    for (const analysis of await Promise.all([a[0]!, a[1]!, b])) assert.equal(analysis.redactedTexts, 1, 'admitted requests are guarded as usual');
+    assert.equal(shared.heldBy('key:a', 'large'), 0, 'given back once settled');
+    const big = chatBody(['x'.repeat(4 * body.length)]);
+    assert.equal((await shared.analyseRequest(big, spec(), 'key:a')).verdict, null, 'holding nothing, a body over the share is admitted');
+    assert.equal((await shared.analyseRequest(body, spec())).verdict, null, 'no caller, no share');
+  } finally {
+    await shared.close();
+  }
+});
+
+test('small bodies have a lane of their own: answered while the large lane\'s worker is held and more work waits behind it', async () => {
+  const laned = new GuardPool({ threads: 1, timeoutMs: 15_000, setup, priority: 'idle', smallLane: { maxBytes: 64 * 1024, threads: 1, priority: 'idle' } });
+  let largeLaneBusy = true;
+  let holds: Promise<void> | undefined;
+  try {
+    await laned.ready();
+    holds = Promise.allSettled([laned.run({ kind: 'spin', ms: 60_000 }), laned.run({ kind: 'spin', ms: 60_000 })]).then(() => {
+      largeLaneBusy = false;
+    });
+    const analysis = await laned.analyseRequest(chatBody(['mail ann@example.com']), spec(), 'key:a');
+    assert.equal(largeLaneBusy, true, 'answered while both large tasks were still held');
+    assert.match(Buffer.from(analysis.body!).toString('utf8'), /mail <EMAIL_1>/);
+    assert.equal(laned.laneFor(64 * 1024), 'small');
+    assert.equal(laned.laneFor(64 * 1024 + 1), 'large');
+  } finally {
+    await laned.close();
+    await holds;
+  }
 });
 
 test('a crashed worker fails its task with a clear error, is replaced, and later tasks succeed', async () => {
