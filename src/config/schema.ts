@@ -2,6 +2,7 @@
 import { limitsSchemaProperties } from '../limits/config.js';
 import { observabilitySchemaProperties } from '../observability/config.js';
 import { guardsSchemaProperties } from '../guards/config.js';
+import { defaultForwardHeaders, neverForwarded } from '../pipeline/forward-headers.js';
 
 const timeouts = {
   type: 'object',
@@ -25,6 +26,8 @@ const coreProperties = {
       port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
       threads: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }], default: 'auto' },
       max_body_bytes: { type: 'integer', minimum: 1024, default: 16 * 1024 * 1024 },
+      max_head_bytes: { type: 'integer', minimum: 1024, default: 16 * 1024 },
+      max_buffered_upstream_bytes: { type: 'integer', minimum: 65536, default: 256 * 1024 * 1024 },
       drain_timeout_ms: { type: 'integer', minimum: 0, default: 30000 },
     },
   },
@@ -62,7 +65,18 @@ const coreProperties = {
         type: { enum: ['openai'], default: 'openai' },
         base_url: { type: 'string', pattern: '^https?://' },
         api_key: { type: 'string' },
-        headers: { type: 'object', additionalProperties: { type: 'string' } },
+        headers: {
+          type: 'object',
+          // An HTTP token and a value undici can send (RFC 9110 §5.5); anything else would fail every request.
+          propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+          additionalProperties: { type: 'string', pattern: '^[\\t\\x20-\\x7e\\x80-\\xff]*$' },
+        },
+        forward_headers: {
+          type: 'array',
+          // Lower case; a trailing * forwards every name with that prefix, a lone * every name.
+          items: { type: 'string', pattern: "^(?:[!#$%&'+.^_`|~0-9a-z-]+\\*?|\\*)$", not: { enum: neverForwarded } },
+          default: defaultForwardHeaders,
+        },
         timeouts,
         connections: { type: 'integer', minimum: 1, maximum: 65536, default: 256 },
       },

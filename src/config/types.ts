@@ -20,8 +20,10 @@ export interface ProviderConfig {
   type: 'openai';
   base_url: string;
   api_key?: string;
-  /** Extra headers sent upstream on every request. */
+  /** Extra headers sent upstream on every request; a client header of the same name is dropped. */
   headers?: Record<string, string>;
+  /** Client headers forwarded (lower case, `prefix-*` for a prefix); the schema fills in the defaults. */
+  forward_headers?: string[];
   timeouts: TimeoutsConfig;
   /** Keep-alive connections per server thread to this provider. */
   connections: number;
@@ -40,6 +42,10 @@ export interface ServerConfig {
   port: number;
   threads: number | 'auto';
   max_body_bytes: number;
+  /** Request line plus headers; larger heads get 431. */
+  max_head_bytes: number;
+  /** Upstream response bytes a server thread holds in memory at once (non-streamed bodies, an incomplete SSE event). */
+  max_buffered_upstream_bytes: number;
   drain_timeout_ms: number;
 }
 

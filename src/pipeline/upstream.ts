@@ -5,13 +5,20 @@
 // every header list into an object, which cost about 2 µs a request here for two headers we read.
 import { Pool, type Dispatcher } from 'undici';
 import { errors, GatewayError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
 import type { Deployment } from '../config/compile.js';
-import type { ProviderConfig } from '../config/types.js';
+import type { CoreConfig, ProviderConfig } from '../config/types.js';
+import { BufferBudget } from './buffer-budget.js';
+import { providerSecrets, SecretRedactor } from './secret-redaction.js';
 
 /** What the relay needs of the upstream response head. */
 export interface UpstreamHead {
   status: number;
   contentType: string | undefined;
+  /** The announced body size, when the response has a valid content-length. */
+  contentLength: number | undefined;
+  /** content-encoding, lower case; the gateway asks for identity, so anything else is a fault. */
+  contentEncoding: string | undefined;
   /** On an error status: the headers that tell clients (the OpenAI SDKs) whether and when to retry. */
   retryHeaders: Array<[string, string]> | undefined;
 }
@@ -28,55 +35,42 @@ export interface UpstreamExchange {
   abort(): void;
   pause(): void;
   resume(): void;
-}
-
-/** Client headers that are about this hop or this client's credentials, never forwarded. */
-const notForwarded = new Set([
-  'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer',
-  'upgrade', 'content-length', 'authorization', 'x-api-key', 'api-key', 'accept-encoding', 'cookie', 'x-request-id',
-  'x-forwarded-for', 'expect', 'content-type',
-  // Tied to the client's own OpenAI account; sent with the provider's key they make OpenAI refuse the request.
-  'openai-organization', 'openai-project',
-]);
-
-export function upstreamHeaders(
-  client: Readonly<Record<string, string>>,
-  provider: ProviderConfig,
-  requestId: string,
-  fromStages: ReadonlyArray<readonly [string, string]> = [],
-): string[] {
-  const out: string[] = [];
-  for (const name in client) {
-    if (!notForwarded.has(name) && !fromStages.some(([stageName]) => stageName === name)) out.push(name, client[name]);
-  }
-  for (const [name, value] of fromStages) out.push(name, value);
-  // The body was parsed as JSON whatever the client called it.
-  out.push('x-request-id', requestId, 'accept-encoding', 'identity', 'content-type', 'application/json');
-  if (provider.api_key) out.push('authorization', `Bearer ${provider.api_key}`);
-  if (provider.headers) for (const name in provider.headers) out.push(name, provider.headers[name]);
-  return out;
+  /** This thread's allowance for response bytes held in memory, shared by all its exchanges. */
+  readonly buffers: BufferBudget;
+  /** Removes the configured provider secrets and key-shaped text from what the upstream says. */
+  readonly redactor: SecretRedactor;
 }
 
 const contentTypeName = 'content-type';
+const contentLengthName = 'content-length';
+const contentEncodingName = 'content-encoding';
+const digitsOnly = /^\d{1,15}$/;
 /** Relayed with an error status; lower case, as compared. */
 const retryHeaderNames = ['retry-after', 'retry-after-ms', 'x-should-retry'];
 
-/** content-type, and on an error status the retry headers, out of undici's raw [name, value, …] header buffers. */
+/** content-type, content-length, content-encoding, and on an error status the retry headers, out of undici's raw [name, value, …] header buffers. */
 export function readHead(status: number, raw: Buffer[]): UpstreamHead {
   let contentType: string | undefined;
+  let contentLength: number | undefined;
+  let contentEncoding: string | undefined;
   let retryHeaders: Array<[string, string]> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i];
-    if (name.length === 12 && contentType === undefined && name.toString('latin1').toLowerCase() === contentTypeName) {
-      contentType = raw[i + 1].toString('latin1');
-    } else if (status >= 400 && (name.length === 11 || name.length === 14)) {
-      const lower = name.toString('latin1').toLowerCase();
-      if (retryHeaderNames.includes(lower) && !retryHeaders?.some(([seen]) => seen === lower)) {
-        (retryHeaders ??= []).push([lower, raw[i + 1].toString('latin1')]);
-      }
+    const length = raw[i].length;
+    // Only names as long as one we read are decoded.
+    if (length !== 12 && length !== 14 && length !== 16 && length !== 11) continue;
+    const name = raw[i].toString('latin1').toLowerCase();
+    if (name === contentTypeName) {
+      contentType ??= raw[i + 1].toString('latin1');
+    } else if (name === contentLengthName) {
+      const value = raw[i + 1].toString('latin1');
+      if (contentLength === undefined && digitsOnly.test(value)) contentLength = Number(value);
+    } else if (name === contentEncodingName) {
+      contentEncoding ??= raw[i + 1].toString('latin1').trim().toLowerCase();
+    } else if (status >= 400 && retryHeaderNames.includes(name) && !retryHeaders?.some(([seen]) => seen === name)) {
+      (retryHeaders ??= []).push([name, raw[i + 1].toString('latin1')]);
     }
   }
-  return { status, contentType, retryHeaders };
+  return { status, contentType, contentLength, contentEncoding, retryHeaders };
 }
 
 function classify(err: Error & { code?: string }, provider: string, totalTimedOut: boolean): GatewayError {
@@ -100,9 +94,19 @@ function classify(err: Error & { code?: string }, provider: string, totalTimedOu
   }
 }
 
-/** One Pool per provider origin, per server thread. */
+/** Until a config says otherwise (tests that build a handler by hand): the schema's default. */
+const defaultMaxBufferedBytes = 256 * 1024 * 1024;
+
+/** One Pool per provider origin, per server thread, and what every exchange of the thread shares. */
 export class UpstreamClients {
   private readonly pools = new Map<string, Pool>();
+  private readonly buffers: BufferBudget;
+  private readonly redactor: SecretRedactor;
+
+  constructor(config?: Pick<CoreConfig, 'server' | 'providers'>) {
+    this.buffers = new BufferBudget(config?.server.max_buffered_upstream_bytes ?? defaultMaxBufferedBytes);
+    this.redactor = new SecretRedactor(config ? providerSecrets(config.providers) : []);
+  }
 
   private pool(deployment: Deployment): Pool {
     let pool = this.pools.get(deployment.origin);
@@ -144,6 +148,16 @@ export class UpstreamClients {
       finished = true;
       if (totalTimer) clearTimeout(totalTimer);
     };
+    // undici swallows what its callbacks throw and, the exchange being over for it, reports nothing more:
+    // the client would wait for an answer forever. So a sink that throws gets an internal error instead.
+    const sinkFailed = (err: unknown) => {
+      log.error('relaying an upstream response failed', { provider: provider.name, error: (err as Error)?.stack ?? String(err) });
+      const wasAborted = aborted;
+      aborted = true;
+      finish();
+      abortUpstream?.(new Error('relay failed'));
+      if (!wasAborted) sink.onError(errors.internal('relaying the provider response failed'), headersSeen);
+    };
     const handler: Dispatcher.DispatchHandler = {
       onConnect(abort) {
         abortUpstream = abort;
@@ -152,17 +166,29 @@ export class UpstreamClients {
       onHeaders(statusCode, rawHeaders, resume) {
         headersSeen = true;
         resumeUpstream = resume;
-        sink.onHeaders(readHead(statusCode, rawHeaders));
+        try {
+          sink.onHeaders(readHead(statusCode, rawHeaders));
+        } catch (err) {
+          sinkFailed(err);
+        }
         return !paused;
       },
       onData(chunk) {
-        sink.onData(chunk);
+        try {
+          sink.onData(chunk);
+        } catch (err) {
+          sinkFailed(err);
+        }
         return !paused;
       },
       onComplete() {
         if (finished) return;
         finish();
-        sink.onEnd();
+        try {
+          sink.onEnd();
+        } catch (err) {
+          sinkFailed(err);
+        }
       },
       onError(err) {
         if (finished) return;
@@ -183,6 +209,8 @@ export class UpstreamClients {
       handler,
     );
     return {
+      buffers: this.buffers,
+      redactor: this.redactor,
       abort() {
         if (finished || aborted) return;
         aborted = true;

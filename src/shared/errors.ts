@@ -71,6 +71,8 @@ export const errors = {
     }),
   bodyTooLarge: (limit: number) =>
     new GatewayError(413, `Request body exceeds the limit of ${limit} bytes.`, { code: 'request_too_large' }),
+  invalidHead: (status: 400 | 431, message: string) =>
+    new GatewayError(status, message, { code: status === 431 ? 'request_header_fields_too_large' : 'invalid_request_head' }),
   notFound: (method: string, path: string) =>
     new GatewayError(404, `Unknown request URL: ${method} ${path}.`, { code: 'unknown_url' }),
   methodNotAllowed: (method: string, path: string, allow: string) =>
@@ -90,6 +92,33 @@ export const errors = {
       type: 'api_error',
       code: 'upstream_error',
     }),
+  /** A 2xx answer the gateway cannot relay as it is: a body or an SSE event that is not valid JSON. */
+  upstreamInvalidResponse: (provider: string, detail: string) =>
+    new GatewayError(502, `Provider '${provider}' sent an invalid response: ${detail}`, { type: 'api_error', code: 'upstream_invalid_response' }),
+  upstreamIncompleteStream: (provider: string) =>
+    new GatewayError(502, `Provider '${provider}' ended the stream without a finish_reason or [DONE]: the answer is incomplete.`, {
+      type: 'api_error',
+      code: 'upstream_incomplete_stream',
+    }),
+  upstreamEncoding: (provider: string, encoding: string) =>
+    new GatewayError(
+      502,
+      `Provider '${provider}' sent a body with content-encoding '${encoding.slice(0, 40)}' although the gateway asked for identity; it is not relayed.`,
+      { type: 'api_error', code: 'upstream_unsupported_encoding' },
+    ),
+  /** One response larger than the thread's whole allowance: retrying cannot help. */
+  upstreamTooLarge: (provider: string, limit: number) =>
+    new GatewayError(502, `Provider '${provider}' sent a response larger than the ${limit} bytes the gateway buffers (server.max_buffered_upstream_bytes).`, {
+      type: 'api_error',
+      code: 'upstream_too_large',
+    }),
+  /** The allowance is held by other responses right now: a retry is likely to succeed. */
+  upstreamBufferFull: (limit: number) =>
+    new GatewayError(503, `The gateway is already buffering its limit of ${limit} bytes of upstream responses on this thread; retry shortly.`, {
+      type: 'overloaded_error',
+      code: 'upstream_buffer_full',
+      headers: { 'retry-after': '1' },
+    }),
   internal: (detail: string) => new GatewayError(500, `Internal gateway error: ${detail}`, { type: 'server_error', code: 'internal_error' }),
 };
 
@@ -101,11 +130,15 @@ const upstreamTypeByStatus: Record<number, ErrorType> = {
   429: 'rate_limit_error',
 };
 
+/** How much of a non-JSON error body goes into the message. */
+const quotedTextLength = 500;
+
 /**
  * Normalises whatever an upstream returned on an error status into the OpenAI shape,
- * keeping its message/type/code when it already had them.
+ * keeping its message/type/code when it already had them. `redact` removes credentials the upstream
+ * quoted from every text taken from it (see pipeline/secret-redaction.ts).
  */
-export function normaliseUpstreamError(status: number, raw: string, provider: string): ErrorBody {
+export function normaliseUpstreamError(status: number, raw: string, provider: string, redact: (text: string) => string = (t) => t): ErrorBody {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -119,14 +152,15 @@ export function normaliseUpstreamError(status: number, raw: string, provider: st
   if (inner && typeof inner === 'object') {
     return {
       error: {
-        message: typeof inner.message === 'string' ? inner.message : `Provider '${provider}' returned HTTP ${status}.`,
-        type: typeof inner.type === 'string' ? inner.type : (upstreamTypeByStatus[status] ?? 'api_error'),
-        param: typeof inner.param === 'string' ? inner.param : null,
-        code: typeof inner.code === 'string' || typeof inner.code === 'number' ? String(inner.code) : null,
+        message: typeof inner.message === 'string' ? redact(inner.message) : `Provider '${provider}' returned HTTP ${status}.`,
+        type: typeof inner.type === 'string' ? redact(inner.type) : (upstreamTypeByStatus[status] ?? 'api_error'),
+        param: typeof inner.param === 'string' ? redact(inner.param) : null,
+        code: typeof inner.code === 'string' || typeof inner.code === 'number' ? redact(String(inner.code)) : null,
       },
     };
   }
-  const text = typeof inner === 'string' ? inner : raw.slice(0, 500);
+  // Redacted before the cut, so a secret across the cut is not left half visible.
+  const text = typeof inner === 'string' ? redact(inner) : redact(raw.slice(0, 2 * quotedTextLength)).slice(0, quotedTextLength);
   return {
     error: {
       message: text ? `Provider '${provider}' returned HTTP ${status}: ${text}` : `Provider '${provider}' returned HTTP ${status}.`,

@@ -8,9 +8,9 @@ export const maxJsonDepth = 512;
 // One per thread: isJson never yields, so calls cannot interleave.
 const stack = new Uint8Array(maxJsonDepth);
 
-export function isJson(b: Uint8Array): boolean {
-  const end = b.length;
-  let i = ws(b, 0, end);
+/** Whether b[start, end) is one JSON text; the range lets a caller check part of a buffer (an SSE event's data) without copying it. */
+export function isJson(b: Uint8Array, start = 0, end = b.length): boolean {
+  let i = ws(b, start, end);
   let depth = 0;
   for (;;) {
     // Expect a value at i.
@@ -74,6 +74,12 @@ export function isJson(b: Uint8Array): boolean {
       return false;
     }
   }
+}
+
+/** One JSON object: what every OpenAI-compatible answer and stream chunk is. */
+export function isJsonObject(b: Uint8Array, start = 0, end = b.length): boolean {
+  const i = ws(b, start, end);
+  return i < end && b[i] === 0x7b && isJson(b, i, end);
 }
 
 function ws(b: Uint8Array, i: number, end: number): number {

@@ -1,6 +1,9 @@
 // Plays an answer onto a Reply with the request's timing, backpressure, client aborts and faults.
+import { gzipSync } from 'node:zlib';
 import type { HeaderList, Reply } from '../server/http.js';
-import type { RequestPlan } from './options.js';
+import { GatewayError } from '../shared/errors.js';
+import { errorEvent } from '../sse/writer.js';
+import type { Fault, RequestPlan } from './options.js';
 
 /** A streamed answer as SSE text: head, content events (one per chunk of tokens), tail. */
 export interface EventStream {
@@ -44,15 +47,49 @@ export function deliverWhole(reply: Reply, answer: WholeAnswer, plan: RequestPla
   reply.onAbort(cancel);
   // Faults that never answer leave the request open until the client goes away.
   if (fault?.kind === 'stall-headers' || fault?.kind === 'stall-after') return cancel;
+  if (fault?.kind === 'key-echo') {
+    sendKeyEcho(reply, fault.key);
+    ended('completed');
+    return cancel;
+  }
   const respond = (): void => {
     if (fault?.kind === 'reset-after') reply.destroy();
-    else reply.send(answer.status, answer.headers, fault?.kind === 'malformed' ? answer.malformed : answer.body);
+    else if (fault?.kind === 'invalid-json') reply.send(200, htmlHeaders, htmlPage);
+    else if (fault?.kind === 'gzip') reply.send(answer.status, gzipHeaders(answer.headers), gzipSync(answer.body));
+    else reply.send(answer.status, answer.headers, wholeBody(answer, fault));
     ended('completed');
   };
   const delay = plan.ttft_ms + (plan.tokens_per_second > 0 ? (answer.tokens * 1000) / plan.tokens_per_second : 0);
   if (delay > 0) timer = setTimeout(respond, delay);
   else respond();
   return cancel;
+}
+
+/** What a proxy in front of a provider answers when the provider is down, whatever was asked. */
+const htmlPage = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
+const htmlHeaders: HeaderList = [['content-type', 'text/html']];
+
+function gzipHeaders(headers: HeaderList): HeaderList {
+  return [...headers, ['content-encoding', 'gzip']];
+}
+
+function wholeBody(answer: WholeAnswer, fault: Fault | undefined): string {
+  if (fault?.kind === 'malformed') return answer.malformed;
+  // A valid JSON prefix, cut where a connection closed early by a proxy would leave it.
+  if (fault?.kind === 'truncated' || fault?.kind === 'end-after') return answer.body.slice(0, answer.body.length >> 1);
+  return answer.body;
+}
+
+/** OpenAI's answer to a wrong key, quoting it unmasked as some providers do. */
+function keyEchoError(key: string): GatewayError {
+  return new GatewayError(401, `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`, {
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+  });
+}
+
+function sendKeyEcho(reply: Reply, key: string): void {
+  reply.send(401, [['content-type', 'application/json']], keyEchoError(key).toJSON());
 }
 
 export function deliverStream(reply: Reply, stream: EventStream, plan: RequestPlan, onEnd: (outcome: Outcome) => void): CancelDelivery {
@@ -75,7 +112,12 @@ class StreamPlayer {
     private readonly ended: (outcome: Outcome) => void,
   ) {
     const fault = plan.fault;
-    this.cutAt = fault?.kind === 'reset-after' || fault?.kind === 'stall-after' ? Math.min(fault.chunks, stream.contentCount) : -1;
+    this.cutAt =
+      fault?.kind === 'reset-after' || fault?.kind === 'stall-after' || fault?.kind === 'end-after'
+        ? Math.min(fault.chunks, stream.contentCount)
+        : fault?.kind === 'truncated'
+          ? 0
+          : -1;
     this.intervalMs = plan.tokens_per_second > 0 ? (plan.chunk_tokens * 1000) / plan.tokens_per_second : 0;
   }
 
@@ -86,15 +128,40 @@ class StreamPlayer {
 
   start(): void {
     this.reply.onAbort(() => this.cancel());
-    if (this.plan.fault?.kind === 'stall-headers') return;
+    const fault = this.plan.fault;
+    if (fault?.kind === 'stall-headers') return;
+    if (fault?.kind === 'key-echo' && !fault.inStream) {
+      sendKeyEcho(this.reply, fault.key);
+      this.ended('completed');
+      return;
+    }
     if (this.plan.ttft_ms > 0) this.timer = setTimeout(() => this.begin(), this.plan.ttft_ms);
     else this.begin();
   }
 
   private begin(): void {
+    const fault = this.plan.fault;
+    if (fault?.kind === 'invalid-json' || fault?.kind === 'gzip') {
+      if (fault.kind === 'invalid-json') this.reply.send(200, htmlHeaders, htmlPage);
+      else this.reply.send(200, gzipHeaders(this.stream.headers), gzipSync(this.wholeText()));
+      this.ended('completed');
+      return;
+    }
     this.reply.start(200, this.stream.headers);
-    const head = this.plan.fault?.kind === 'malformed' ? this.stream.head + this.stream.malformed : this.stream.head;
+    if (fault?.kind === 'key-echo') {
+      // A provider failing after the stream started: an error event, then the end.
+      this.reply.end(this.stream.head + errorEvent(keyEchoError(fault.key).toBody()));
+      this.ended('completed');
+      return;
+    }
+    const head = fault?.kind === 'malformed' ? this.stream.head + this.stream.malformed : this.stream.head;
     this.pump(head);
+  }
+
+  private wholeText(): string {
+    let text = this.stream.head;
+    for (let i = 0; i < this.stream.contentCount; i++) text += this.stream.content(i);
+    return text + this.stream.tail;
   }
 
   /** Writes events until the stream ends, a fault cuts it, the socket is full or the next token is not due. */
@@ -134,8 +201,16 @@ class StreamPlayer {
 
   private cut(batch: string): void {
     const reply = this.reply;
+    const fault = this.plan.fault;
+    if (fault?.kind === 'end-after' || fault?.kind === 'truncated') {
+      // A clean end (the chunked terminator) where the stream should have gone on: no finish_reason, no [DONE].
+      const next = this.next < this.stream.contentCount ? this.stream.content(this.next) : this.stream.tail;
+      reply.end(fault.kind === 'truncated' ? batch + next.slice(0, next.length >> 1) : batch);
+      this.ended('completed');
+      return;
+    }
     if (batch !== '') reply.write(batch);
-    if (this.plan.fault?.kind === 'reset-after') {
+    if (fault?.kind === 'reset-after') {
       // Let the written chunks leave before the connection drops, so the client sees them, then a reset.
       setImmediate(() => {
         reply.destroy();

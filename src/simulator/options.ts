@@ -30,7 +30,13 @@ export type Fault =
   | { kind: 'reset-after'; chunks: number }
   | { kind: 'stall-after'; chunks: number }
   | { kind: 'stall-headers' }
-  | { kind: 'malformed' };
+  | { kind: 'malformed' }
+  | { kind: 'truncated' }
+  | { kind: 'invalid-json' }
+  | { kind: 'end-after'; chunks: number }
+  | { kind: 'gzip' }
+  /** `key` is the credential the request presented, filled in by planRequest. */
+  | { kind: 'key-echo'; inStream: boolean; key: string };
 
 /** What one request is to do: the generation options that apply to it and an optional fault. */
 export interface RequestPlan {
@@ -88,6 +94,14 @@ const faultRules: ReadonlyArray<{ prefix: string; parse: (argument: string) => F
   { prefix: 'stall-after-', parse: (arg) => mapInt(arg, 0, 1e9, (chunks) => ({ kind: 'stall-after', chunks })) },
   { prefix: 'stall-headers', parse: (arg) => (arg === '' ? { kind: 'stall-headers' } : undefined) },
   { prefix: 'malformed', parse: (arg) => (arg === '' ? { kind: 'malformed' } : undefined) },
+  { prefix: 'truncated', parse: (arg) => (arg === '' ? { kind: 'truncated' } : undefined) },
+  { prefix: 'invalid-json', parse: (arg) => (arg === '' ? { kind: 'invalid-json' } : undefined) },
+  { prefix: 'end-after-', parse: (arg) => mapInt(arg, 0, 1e9, (chunks) => ({ kind: 'end-after', chunks })) },
+  { prefix: 'gzip', parse: (arg) => (arg === '' ? { kind: 'gzip' } : undefined) },
+  {
+    prefix: 'key-echo',
+    parse: (arg) => (arg === '' || arg === '-stream' ? { kind: 'key-echo', inStream: arg === '-stream', key: '' } : undefined),
+  },
 ];
 
 export function parseFault(name: string): Fault | undefined {
@@ -132,7 +146,15 @@ export function planRequest(
       throw new GatewayError(400, `Unknown x-sim-fault '${faultHeader}'.`, { param: 'x-sim-fault', code: 'invalid_value' });
     }
   }
+  if (plan.fault?.kind === 'key-echo') plan.fault.key = presentedKey(headers);
   return plan;
+}
+
+/** The credential a request carries, as a provider that quotes it in an error would see it. */
+function presentedKey(headers: Readonly<Record<string, string>>): string {
+  const authorization = headers.authorization;
+  if (authorization !== undefined) return authorization.replace(/^Bearer\s+/i, '');
+  return headers['x-api-key'] ?? headers['api-key'] ?? '';
 }
 
 function setNumber(plan: RequestPlan, option: TimingKey, raw: string, min: number): boolean {

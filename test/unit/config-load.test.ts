@@ -37,6 +37,8 @@ describe('parseConfig defaults', () => {
       port: 8080,
       threads: 'auto',
       max_body_bytes: 16 * 1024 * 1024,
+      max_head_bytes: 16 * 1024,
+      max_buffered_upstream_bytes: 256 * 1024 * 1024,
       drain_timeout_ms: 30000,
     });
     assert.deepEqual(config.admin, { enabled: true, host: '127.0.0.1', port: 8081 });

@@ -101,6 +101,19 @@ describe('normaliseUpstreamError', () => {
     assert.ok(body.error.message.length < 1000);
   });
 
+  test('redact is applied to every text taken from the upstream, JSON or not', () => {
+    const redact = (t: string) => t.replaceAll('sk-secret', '[REDACTED]');
+    const json = JSON.stringify({ error: { message: 'Incorrect API key provided: sk-secret.', type: 'sk-secret', param: 'sk-secret', code: 'sk-secret' } });
+    assert.deepEqual(normaliseUpstreamError(401, json, 'p', redact), {
+      error: { message: 'Incorrect API key provided: [REDACTED].', type: '[REDACTED]', param: '[REDACTED]', code: '[REDACTED]' },
+    });
+    assert.match(normaliseUpstreamError(401, '{"error":"bad key sk-secret"}', 'p', redact).error.message, /bad key \[REDACTED\]$/);
+    // A secret across the 500th character of a text body is removed whole, not cut in half and left.
+    const text = `${'x'.repeat(495)}sk-secret and more`;
+    const message = normaliseUpstreamError(500, text, 'p', redact).error.message;
+    assert.ok(!message.includes('sk-s'), message.slice(-40));
+  });
+
   test('JSON that is not an object (array, number, null) still yields the shape', () => {
     for (const raw of ['[1,2]', '42', 'null', '"just a string"']) {
       const body = normaliseUpstreamError(500, raw, 'p');

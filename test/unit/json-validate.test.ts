@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isJson, maxJsonDepth } from '../../src/shared/json-validate.js';
+import { isJson, isJsonObject, maxJsonDepth } from '../../src/shared/json-validate.js';
 
 const parses = (text: string): boolean => {
   try {
@@ -49,6 +49,24 @@ describe('isJson', () => {
       assert.equal(isJson(Buffer.from(text)), expected, JSON.stringify(text));
     }
     assert.ok(invalidSeen > 5000, `only ${invalidSeen} invalid texts generated`);
+  });
+
+  test('a range of a buffer: judged on its bytes only, whatever surrounds them', () => {
+    for (const text of samples) {
+      // Surrounding bytes that would complete or spoil the text if the check strayed outside the range.
+      const framed = Buffer.from(`"\\u0${text}"}]`);
+      assert.equal(isJson(framed, 4, 4 + Buffer.byteLength(text)), parses(text), JSON.stringify(text));
+    }
+    // `"a\` then a quote just past the range: inside the range the escape has no second byte.
+    const cut = Buffer.from('"a\\""');
+    assert.equal(isJson(cut, 0, 3), false, 'an escape cut by the range end');
+    assert.equal(isJson(cut, 0, 5), true);
+  });
+
+  test('isJsonObject: one valid JSON object, leading whitespace allowed', () => {
+    for (const [text, expected] of [[' \n{"a":[1]}', true], ['{}', true], ['[{}]', false], ['"{}"', false], ['{"a":', false], ['', false], ['null', false]] as const) {
+      assert.equal(isJsonObject(Buffer.from(text)), expected, JSON.stringify(text));
+    }
   });
 
   test(`nesting up to ${maxJsonDepth} levels is accepted, deeper is refused`, () => {

@@ -128,6 +128,67 @@ describe('stream faults', () => {
   });
 });
 
+describe('faults of a broken upstream (what the gateway must not relay as an answer)', () => {
+  const events = (text: string) => text.split('\n\n').filter((e) => e !== '');
+
+  test('truncated: half the body (non-stream); half an event then a clean end (stream)', async () => {
+    const whole = await (await post('/v1/chat/completions', chat, { 'x-sim-fault': 'truncated' })).text();
+    const full = await (await post('/v1/chat/completions', chat)).text();
+    assert.ok(whole.startsWith('{"id":"chatcmpl-sim-'), whole);
+    assert.ok(Math.abs(whole.length - full.length / 2) < 4, `${whole.length} of ${full.length}`);
+    assert.throws(() => JSON.parse(whole));
+    const streamed = await (await post('/v1/chat/completions', { ...chat, stream: true }, { 'x-sim-fault': 'truncated' })).text();
+    assert.equal(events(streamed).length, 2, 'the role chunk and the half event');
+    assert.ok(!streamed.endsWith('\n\n') && !streamed.includes('[DONE]'));
+  });
+
+  test('invalid-json: an HTML page with 200, streamed or not', async () => {
+    for (const stream of [false, true]) {
+      const res = await post('/v1/chat/completions', { ...chat, stream }, { 'x-sim-fault': 'invalid-json' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/html');
+      assert.match(await res.text(), /^<html>/);
+    }
+  });
+
+  test('end-after-n: n content chunks, then a clean end without finish_reason, usage or [DONE]', async () => {
+    const text = await (await post('/v1/chat/completions', { ...chat, stream: true, stream_options: { include_usage: true } }, { 'x-sim-fault': 'end-after-2' })).text();
+    assert.equal(events(text).length, 3);
+    assert.ok(text.endsWith('\n\n'));
+    assert.ok(!text.includes('"finish_reason":"') && !text.includes('[DONE]') && !text.includes('"usage":{'));
+  });
+
+  test('gzip: the body and the stream compressed, with content-encoding: gzip', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const { request } = await import('undici');
+    for (const stream of [false, true]) {
+      const res = await request(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept-encoding': 'identity', 'x-sim-fault': 'gzip' },
+        body: JSON.stringify({ ...chat, stream }),
+      });
+      assert.equal(res.headers['content-encoding'], 'gzip');
+      const text = gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString();
+      if (stream) assert.ok(text.endsWith('data: [DONE]\n\n'));
+      else assert.equal((JSON.parse(text) as { object: string }).object, 'chat.completion');
+    }
+  });
+
+  test('key-echo: 401 quoting the presented key; key-echo-stream: an error event quoting it after the role chunk', async () => {
+    for (const stream of [false, true]) {
+      const res = await post('/v1/chat/completions', { ...chat, stream }, { 'x-sim-fault': 'key-echo', authorization: 'Bearer sk-presented-1' });
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as { error: { message: string; code: string } };
+      assert.match(body.error.message, /^Incorrect API key provided: sk-presented-1\./);
+      assert.equal(body.error.code, 'invalid_api_key');
+    }
+    const res = await post('/v1/chat/completions', { ...chat, model: 'sim-fault-key-echo-stream', stream: true }, { 'x-api-key': 'key-2' });
+    assert.equal(res.status, 200);
+    const last = events(await res.text()).at(-1) ?? '';
+    assert.match(last, /^data: \{"error":\{"message":"Incorrect API key provided: key-2\./);
+  });
+});
+
 function isJson(text: string): boolean {
   try {
     JSON.parse(text);

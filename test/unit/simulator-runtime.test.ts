@@ -26,6 +26,10 @@ describe('request plan', () => {
     assert.deepEqual(parseFault('reset-after-0'), { kind: 'reset-after', chunks: 0 });
     assert.deepEqual(parseFault('stall-headers'), { kind: 'stall-headers' });
     assert.deepEqual(parseFault('malformed'), { kind: 'malformed' });
+    assert.deepEqual(parseFault('end-after-3'), { kind: 'end-after', chunks: 3 });
+    assert.deepEqual(parseFault('key-echo-stream'), { kind: 'key-echo', inStream: true, key: '' });
+    assert.equal(parseFault('key-echo-later'), undefined);
+    assert.deepEqual(planRequest(options, { 'x-sim-fault': 'key-echo', authorization: 'Bearer sk-abc' }, 'm').fault, { kind: 'key-echo', inStream: false, key: 'sk-abc' });
     assert.equal(parseFault('status-42'), undefined);
     assert.equal(parseFault('status-abc'), undefined);
     assert.equal(parseFault('stall-headers-now'), undefined);

@@ -113,6 +113,80 @@ describe('SseParser', () => {
   });
 });
 
+describe('SseParser on one huge event', () => {
+  /** Bytes Buffer.concat and Buffer.from copied while `fn` ran. */
+  function bytesCopied(fn: () => void): number {
+    const { concat, from } = Buffer;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      const out = concat(list, total);
+      copied += out.length;
+      return out;
+    }) as typeof Buffer.concat;
+    Buffer.from = ((...args: Parameters<typeof Buffer.from>) => {
+      const out = (from as (...a: unknown[]) => Buffer)(...args);
+      copied += out.length;
+      return out;
+    }) as typeof Buffer.from;
+    try {
+      fn();
+    } finally {
+      Buffer.concat = concat;
+      Buffer.from = from;
+    }
+    return copied;
+  }
+
+  test('an event without a blank line for 4 MiB costs copies linear in its size, not quadratic', () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const chunks = 64;
+    let events: SseEvent[] = [];
+    const parser = new SseParser();
+    const copied = bytesCopied(() => {
+      parser.push(Buffer.from('data: '));
+      for (let i = 0; i < chunks; i++) parser.push(chunk);
+      events = parser.push(Buffer.from('\n\n'));
+    });
+    const size = 6 + chunks * chunk.length + 2;
+    assert.equal(events.length, 1);
+    assert.equal(events[0].data.length, chunks * chunk.length);
+    // Each byte is copied when held and once more when the event is joined; joining on every push copied ~32x here.
+    assert.ok(copied <= 2 * size + 64, `copied ${copied} bytes for a ${size}-byte event`);
+  });
+
+  test('pendingBytes counts what is held for an incomplete event', () => {
+    const parser = new SseParser();
+    parser.push(Buffer.from('data: {"a":1}\n\ndata: {"b"'));
+    parser.push(Buffer.from(':2'));
+    assert.equal(parser.pendingBytes, 'data: {"b":2'.length);
+    parser.push(Buffer.from('}\n\n'));
+    assert.equal(parser.pendingBytes, 0);
+  });
+
+  test('a multi-line event across many chunks, and a blank line split over three pushes', () => {
+    const parser = new SseParser();
+    const lines = Array.from({ length: 200 }, (_, i) => `data: line ${i}\r\n`).join('');
+    const got: SseEvent[] = [];
+    for (let i = 0; i < lines.length; i += 37) got.push(...parser.push(Buffer.from(lines.slice(i, i + 37))));
+    assert.equal(got.length, 0);
+    got.push(...parser.push(Buffer.from('\r')));
+    assert.equal(got.length, 0, 'CR alone does not end it');
+    got.push(...parser.push(Buffer.from('\n')));
+    assert.equal(got.length, 1);
+    assert.equal(got[0].data.split('\n').length, 200);
+    assert.equal(got[0].raw.toString(), `${lines}\r\n`);
+  });
+});
+
+describe('SseEvent data offsets', () => {
+  test('one data: line: dataStart/dataEnd frame the data in raw; other events have -1', () => {
+    const events = new SseParser().push(Buffer.from('data: {"a":1}\n\ndata:{}\r\n\r\ndata:\n\nevent: x\ndata: y\n\n'));
+    const frames = events.map((e) => (e.dataStart < 0 ? null : e.raw.subarray(e.dataStart, e.dataEnd).toString()));
+    assert.deepEqual(frames, ['{"a":1}', '{}', '', null]);
+    assert.deepEqual(events.map((e) => e.data), ['{"a":1}', '{}', '', 'y']);
+  });
+});
+
 describe('SSE writer', () => {
   test('dataEvent, doneEvent and errorEvent parse back to what they carry', () => {
     const parser = new SseParser();
