@@ -39,7 +39,7 @@ export class LimitsFileStore {
 
   /** Synchronous on purpose: callers (admin routes, the flush timer) must know it is on disk before answering. */
   write(doc: LimitsDocument): void {
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.path}.${process.pid}.${++this.seq}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {

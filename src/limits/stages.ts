@@ -3,6 +3,7 @@ import { GatewayError } from '../shared/errors.js';
 import { noteCost, noteRateLimitRejection } from '../pipeline/observations.js';
 import { estimatePromptTokens, type RequestContext } from '../pipeline/context.js';
 import type { Stage } from '../pipeline/stage.js';
+import type { IncomingHead } from '../server/http.js';
 import { hashKey, type KeyEntry } from './keys.js';
 import type { Admission, Charge, Limiter, QuotaView, Refusal, Subject } from './limiter.js';
 import type { PriceTable } from './prices.js';
@@ -77,23 +78,37 @@ function stateOf(ctx: RequestContext): LimitsState {
   return st;
 }
 
+const missingKey = () =>
+  new GatewayError(401, 'You did not provide an API key. Send it as "Authorization: Bearer <key>".', {
+    type: 'authentication_error',
+    code: 'missing_api_key',
+  });
+const invalidKey = () => new GatewayError(401, 'Incorrect API key provided.', { type: 'authentication_error', code: 'invalid_api_key' });
+
 export function createAuthStage(keys: KeyLookup, table: SharedCounterTable): Stage {
+  /** Keys found by onHead, so onRequest does not hash the same secret again once the body is in. */
+  const screened = new WeakMap<IncomingHead, ThreadKey>();
+  // The row status is the authority for revocation: it flips in shared memory before DELETE answers.
+  const active = (key: ThreadKey | undefined): key is ThreadKey => key !== undefined && table.status(key.entry.row) === RowStatus.active;
   return {
     name: 'limits.auth',
     phase: 'auth',
-    onRequest(ctx) {
-      const plaintext = presentedKey(ctx.head.headers);
-      if (plaintext === undefined) {
-        throw new GatewayError(401, 'You did not provide an API key. Send it as "Authorization: Bearer <key>".', {
-          type: 'authentication_error',
-          code: 'missing_api_key',
-        });
-      }
+    onHead(head) {
+      const plaintext = presentedKey(head.headers);
+      if (plaintext === undefined) return missingKey();
       const key = keys.find(plaintext);
-      // The row status is the authority for revocation: it flips in shared memory before DELETE answers.
-      if (key === undefined || table.status(key.entry.row) !== RowStatus.active) {
-        throw new GatewayError(401, 'Incorrect API key provided.', { type: 'authentication_error', code: 'invalid_api_key' });
+      if (!active(key)) return invalidKey();
+      screened.set(head, key);
+      return undefined;
+    },
+    onRequest(ctx) {
+      let key = screened.get(ctx.head);
+      if (key === undefined) {
+        const plaintext = presentedKey(ctx.head.headers);
+        if (plaintext === undefined) throw missingKey();
+        key = keys.find(plaintext);
       }
+      if (!active(key)) throw invalidKey();
       // GET /v1/models names no model: any valid key may list them.
       if (key.models !== null && ctx.operation !== 'models' && !key.models.has(ctx.model)) {
         throw new GatewayError(403, `This key is not allowed to use the model '${ctx.model}'.`, {
@@ -209,7 +224,8 @@ export function createAdmissionStage(o: AdmissionOptions): Stage {
       if (model) subjects.push(model);
       if (subjects.length === 0) return;
       st.promptEstimate = estimatePrompt(ctx);
-      const reserve = ctx.operation === 'embeddings' ? 0 : (ctx.maxOutputTokens ?? o.defaultMaxOutputTokens);
+      // Each of the n (or best_of) completions may run to the output limit.
+      const reserve = ctx.operation === 'embeddings' ? 0 : (ctx.maxOutputTokens ?? o.defaultMaxOutputTokens) * ctx.choices;
       // Counting tokens is a request against request limits but spends no tokens.
       const tokens = ctx.operation === 'chat.count_tokens' ? 0 : st.promptEstimate + reserve;
       const a = o.limiter.admit(subjects, tokens);

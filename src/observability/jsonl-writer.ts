@@ -76,7 +76,8 @@ export class JsonlWriter {
   private closed = false;
 
   constructor(private readonly opts: JsonlWriterOptions) {
-    mkdirSync(opts.dir, { recursive: true });
+    // Audit lines hold every prompt and answer: the directory and its files are for the gateway's user only.
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   }
 
   /** Lines not yet on disk. */
@@ -222,7 +223,7 @@ export class JsonlWriter {
       await this.closeFile();
     }
     const path = join(this.opts.dir, `${this.opts.prefix}-${fileStamp(new Date(now))}-${String(sequence++).padStart(6, '0')}.jsonl`);
-    const handle = await open(path, 'a');
+    const handle = await open(path, 'a', 0o600);
     this.file = { handle, path, size: 0, openedAt: now };
     await this.applyRetention(path);
     return this.file;

@@ -73,8 +73,10 @@ export interface RequestContext {
   stream: boolean;
   /** The client asked for the usage chunk (stream_options.include_usage). */
   clientWantsUsage: boolean;
-  /** max_tokens / max_completion_tokens if given. */
+  /** max_tokens / max_completion_tokens if given (the larger when both are). */
   maxOutputTokens: number | undefined;
+  /** Completions generated for the request: the larger of n and best_of, 1 when neither is given. */
+  choices: number;
   key: KeyIdentity | undefined;
   /**
    * Prompt size in tokens: an estimate from whoever needs it first, replaced by an exact count
@@ -124,11 +126,16 @@ export function newResult(): RequestResult {
 
 const validRequestId = /^[\w.:-]{1,128}$/;
 
-/** A fresh context for a request; the request id is the client's x-request-id when it is sane. */
-export function createContext(head: IncomingHead, body: Buffer, operation: Operation): RequestContext {
+/** The request id: the client's x-request-id when it is sane, else a new one. */
+export function requestIdOf(head: IncomingHead): string {
   const given = head.headers['x-request-id'];
+  return given !== undefined && validRequestId.test(given) ? given : randomUUID();
+}
+
+/** A fresh context for a request. */
+export function createContext(head: IncomingHead, body: Buffer, operation: Operation): RequestContext {
   return {
-    id: given !== undefined && validRequestId.test(given) ? given : randomUUID(),
+    id: requestIdOf(head),
     receivedAt: performance.now(),
     receivedAtEpochMs: Date.now(),
     head,
@@ -141,6 +148,7 @@ export function createContext(head: IncomingHead, body: Buffer, operation: Opera
     stream: false,
     clientWantsUsage: false,
     maxOutputTokens: undefined,
+    choices: 1,
     key: undefined,
     promptTokens: undefined,
     deployment: undefined,

@@ -1,17 +1,18 @@
 // The request handler: runs the stages in order and hands the request to the upstream relay.
 // Stages that return no promise run synchronously, so a request with only sync stages never yields.
 import { performance } from 'node:perf_hooks';
-import type { IncomingHead, Reply, RequestHandler } from '../server/http.js';
+import type { HeadRefusal, IncomingHead, Reply, RequestHandler } from '../server/http.js';
 import { errors, GatewayError } from '../shared/errors.js';
 import { editTopLevel } from '../shared/json-body.js';
 import { log } from '../shared/log.js';
 import type { CompiledRoutes } from '../config/compile.js';
-import { createContext, estimatePromptTokens, type Operation, type RequestContext } from './context.js';
+import { createContext, estimatePromptTokens, requestIdOf, type Operation, type RequestContext } from './context.js';
 import { matchEndpoint, type Endpoint } from './endpoints.js';
 import { parseRequest } from './parse.js';
 import { Relay, type Outcome } from './relay.js';
 import type { ResponseFilter, Stage } from './stage.js';
-import { upstreamHeaders, type UpstreamClients } from './upstream.js';
+import { upstreamHeaders } from './forward-headers.js';
+import type { UpstreamClients } from './upstream.js';
 
 export interface Runtime {
   readonly routes: CompiledRoutes;
@@ -20,6 +21,8 @@ export interface Runtime {
   readonly upstream: UpstreamClients;
   /** Set while the thread drains at shutdown: new requests get 503. */
   draining: boolean;
+  /** Set once every listener of the gateway is up; /readyz answers 503 before. */
+  serving: boolean;
 }
 
 type ProxyEndpoint = Extract<Endpoint, { kind: 'proxy' }>;
@@ -125,9 +128,10 @@ export function createHandler(rt: Runtime): RequestHandler {
     complete(ctx, 'ok');
   }
 
-  function handleProxy(head: IncomingHead, body: Buffer, reply: Reply, endpoint: ProxyEndpoint | CountEndpoint): void {
+  function handleProxy(head: IncomingHead, body: Buffer, reply: Reply, endpoint: ProxyEndpoint | CountEndpoint, refused: HeadRefusal | undefined): void {
     const ctx = createContext(head, body, endpoint.operation);
     reply.onAbort(() => complete(ctx, 'aborted'));
+    if (refused !== undefined) return fail(ctx, reply, refused);
     try {
       Object.assign(ctx, parseRequest(body, endpoint.requiredField));
       // A count is answered as one JSON body whatever the body's "stream" says.
@@ -148,9 +152,10 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   /** GET /v1/models[/id]: answered by the gateway, after the auth stages. */
-  function handleModels(head: IncomingHead, reply: Reply, id: string | undefined): void {
+  function handleModels(head: IncomingHead, reply: Reply, id: string | undefined, refused: HeadRefusal | undefined): void {
     const ctx = createContext(head, emptyBody, 'models');
     reply.onAbort(() => complete(ctx, 'aborted'));
+    if (refused !== undefined) return fail(ctx, reply, refused);
     try {
       runStages(ctx, reply, authStages, 0, () => {
         const allowed = ctx.key?.models;
@@ -169,11 +174,11 @@ export function createHandler(rt: Runtime): RequestHandler {
     }
   }
 
-  return (head, body, reply) => {
+  return (head, body, reply, refused) => {
     const match = matchEndpoint(head.method, head.path);
     if (match === undefined || 'wrongMethod' in match) {
       const error = match === undefined ? errors.notFound(head.method, head.path) : errors.methodNotAllowed(head.method, head.path, match.wrongMethod);
-      reply.send(error.status, [jsonType, ...Object.entries(error.headers ?? {})], error.toJSON());
+      reply.send(error.status, [jsonType, ['x-request-id', requestIdOf(head)], ...Object.entries(error.headers ?? {})], error.toJSON());
       return;
     }
     const endpoint = match.endpoint;
@@ -183,15 +188,16 @@ export function createHandler(rt: Runtime): RequestHandler {
         return;
       case 'ready':
         if (rt.draining) reply.send(503, [jsonType], '{"status":"draining"}');
+        else if (!rt.serving) reply.send(503, [jsonType], '{"status":"starting"}');
         else reply.send(200, [jsonType], '{"status":"ready"}');
         return;
     }
     // While draining, a request on a connection that is still open is served, and the connection
     // closed after it, so the client reconnects to another thread or instance without seeing an error.
     if (rt.draining) reply.closeWhenDone();
-    if (endpoint.kind === 'models') handleModels(head, reply, undefined);
-    else if (endpoint.kind === 'model') handleModels(head, reply, endpoint.id);
-    else handleProxy(head, body, reply, endpoint);
+    if (endpoint.kind === 'models') handleModels(head, reply, undefined, refused);
+    else if (endpoint.kind === 'model') handleModels(head, reply, endpoint.id, refused);
+    else handleProxy(head, body, reply, endpoint, refused);
   };
 }
 

@@ -43,7 +43,7 @@ export function resolveAdminToken(configured: string | undefined, dataDir: strin
   if (fromEnv) return { token: fromEnv, source: 'SWITCHYARD_ADMIN_TOKEN' };
   const file = join(dataDir, 'admin.token');
   if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), source: file };
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = `sy-admin-${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, source: file };
@@ -115,7 +115,7 @@ export class AdminServer {
         const request: AdminRequest = {
           method: head.method,
           path: head.path,
-          params: Object.fromEntries(params.map((name, i) => [name, decodeURIComponent(match[i + 1])])),
+          params: Object.fromEntries(params.map((name, i) => [name, decodeParam(name, match[i + 1])])),
           query: new URLSearchParams(head.query),
           headers: head.headers,
           body: parseBody(body),
@@ -137,6 +137,14 @@ export class AdminServer {
       .filter((r) => r.pattern.test(path))
       .map((r) => r.route.method)
       .join(', ');
+  }
+}
+
+function decodeParam(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError(400, `The URL path has malformed percent-encoding in '${name}': ${raw}.`, { param: name, code: 'invalid_url' });
   }
 }
 

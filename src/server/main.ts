@@ -1,6 +1,6 @@
 // Main thread: starts the features, the server threads and the admin listener; drains them on stop.
 import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SwitchyardConfig } from '../config/types.js';
@@ -41,7 +41,11 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   loadUws();
   const features = createFeatures();
   const dataDir = resolve(config.data_dir);
-  mkdirSync(dataDir, { recursive: true });
+  // It holds every prompt and answer (audit), the keys and the admin token: for its owner only. One that
+  // exists already keeps its mode (the operator may share it on purpose), with a warning when others can read it.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const dataDirMode = statSync(dataDir).mode & 0o777;
+  if (dataDirMode & 0o077) log.warn('data_dir is open to other users; chmod 700 it', { data_dir: dataDir, mode: dataDirMode.toString(8) });
   const threadCount = opts.threads ?? (config.server.threads === 'auto' ? availableParallelism() : config.server.threads);
   const hostWarning = reuseportWarning(threadCount);
   if (hostWarning) log.warn(hostWarning);
@@ -107,6 +111,8 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
       worker.on('message', (message: FromThread) => {
         switch (message.t) {
           case 'ready':
+            // A replacement joins a gateway that is already serving.
+            if (ready) thread.post({ t: 'serving' });
             resolveReady({ thread, port: message.port });
             break;
           case 'fatal':
@@ -174,17 +180,19 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   let port = 0;
   let adminPort = 0;
   try {
+    // The admin port first: a gateway that cannot bind every listener exits before it serves anything.
+    adminPort = config.admin.enabled ? await admin.listen(config.admin.host, config.admin.port) : 0;
     // The first thread binds the port; the others join it through SO_REUSEPORT.
     const wanted = config.server.port === 0 && threadCount > 1 ? await freePort(config.server.host) : config.server.port;
     port = (await spawn(0, wanted)).port;
     await Promise.all(Array.from({ length: threadCount - 1 }, (_, i) => spawn(i + 1, port)));
-    adminPort = config.admin.enabled ? await admin.listen(config.admin.host, config.admin.port) : 0;
   } catch (err) {
     // Whatever did start must close its sockets before the process may exit.
     await shutdown(0);
     throw err;
   }
   ready = true;
+  for (const t of threads) t.post({ t: 'serving' });
   log.info('switchyard listening', {
     port,
     threads: threadCount,

@@ -262,3 +262,28 @@ test('config defaults: open gateway, memory backend, empty tables', () => {
   assert.throws(() => testConfig('keys:\n  - name: x\n', '/tmp/unused'), /keys/);
   assert.throws(() => testConfig('limits:\n  models:\n    gpt-4o: { rpm: -1 }\n', '/tmp/unused'), /rpm/);
 });
+
+test('admission reserves the output limit once per completion: n (or best_of) multiplies it', async () => {
+  const dir = tempDir();
+  const gw = await start(
+    `limits:
+  models:
+    gpt-4o-mini: { tpm: 2000 }
+`,
+    dir,
+  );
+  try {
+    const many = Object.assign(makeContext({ maxOutputTokens: 100 }), { choices: 100 });
+    const refused = gw.run(many);
+    assert.equal(refused?.status, 429);
+    assert.match(refused?.message ?? '', /Requested 10\d{3}\b/);
+    const unset = Object.assign(makeContext({}), { choices: 2 }); // limits.default_max_output_tokens (1024) × 2
+    assert.equal(gw.run(unset)?.status, 429);
+    const one = makeContext({ maxOutputTokens: 100 });
+    assert.equal(gw.run(one), undefined);
+    assert.equal(gw.main.registry.usageOf('m:gpt-4o-mini')!.minuteTokens, one.promptTokens!.count + 100);
+  } finally {
+    await gw.main.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
