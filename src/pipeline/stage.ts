@@ -1,6 +1,8 @@
 // The contract between the request handler and every stage/feature (auth, limits, guards, metrics, audit).
 import type { RequestContext } from './context.js';
 import type { SwitchyardConfig } from '../config/types.js';
+import type { IncomingHead } from '../server/http.js';
+import type { GatewayError } from '../shared/errors.js';
 
 /** One SSE event of a streamed completion. `json` is the parsed data (undefined for "[DONE]"). */
 export interface ChunkEvent {
@@ -29,6 +31,11 @@ export interface Stage {
    * about models); 'request' stages (the default) run after it, when ctx.deployment is set.
    */
   readonly phase?: 'auth' | 'request';
+  /**
+   * 'auth' stages only: refuses a request from its head alone, before its body is read (the body is
+   * then dropped unparsed and onRequest never runs for it). Runs for every API request: keep it cheap.
+   */
+  onHead?(head: IncomingHead): GatewayError | undefined;
   /** Before the request goes upstream. Throw a GatewayError to refuse it. Return a promise only when there is real async work. */
   onRequest?(ctx: RequestContext): void | Promise<void>;
   /** The request is being sent upstream (once per attempt). */

@@ -35,7 +35,13 @@ export interface Reply {
   closeWhenDone(): void;
 }
 
-export type RequestHandler = (head: IncomingHead, body: Buffer, reply: Reply) => void;
+/** What a screen returns to refuse a request from its head; handed back to the handler as `refused`. */
+export interface HeadRefusal {
+  readonly status: number;
+}
+
+/** `refused`: the screen's verdict; the body was then read and dropped, and `body` is empty. */
+export type RequestHandler = (head: IncomingHead, body: Buffer, reply: Reply, refused?: HeadRefusal) => void;
 
 export interface ListenOptions {
   host: string;
@@ -46,6 +52,13 @@ export interface ListenOptions {
   maxBodyBytes: number;
   /** The answer sent, with the connection closed, instead of calling the handler when the body is too large. */
   bodyTooLarge: () => { status: number; headers: HeaderList; body: string };
+  /** Request heads (request line and headers) above this are refused with 431 and a close; default 16 KiB. */
+  maxHeadBytes?: number;
+  /**
+   * Judges a request by its head before its body is read (e.g. a missing API key). A refusal means
+   * the body is read and dropped without being buffered, and the handler is called with `refused`.
+   */
+  screen?: (head: IncomingHead) => HeadRefusal | undefined;
 }
 
 export interface Listener {
@@ -54,6 +67,8 @@ export interface Listener {
   stopAccepting(): void;
   /** Number of responses not yet ended. */
   inFlight(): number;
+  /** Milliseconds since the last response started or ended; 0 while one is in flight. */
+  quietForMs(): number;
   /** Hard-closes every connection, in-flight or idle. */
   closeAll(): void;
 }
@@ -61,7 +76,7 @@ export interface Listener {
 const reasons: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
   404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large',
-  415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
   501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 const statusLines = new Map<number, string>();

@@ -16,7 +16,9 @@ export interface ThreadData {
 export type ToThread =
   | { t: 'msg'; type: string; payload: unknown }
   | { t: 'req'; id: number; type: string; payload: unknown }
-  | { t: 'drain'; timeoutMs: number };
+  | { t: 'drain'; timeoutMs: number }
+  /** Every listener of the gateway is up: /readyz may answer 200. */
+  | { t: 'serving' };
 
 export type FromThread =
   | { t: 'ready'; port: number }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { compileRoutes } from '../config/compile.js';
 import { createFeatures } from '../features.js';
 import { createHandler, type Runtime } from '../pipeline/handler.js';
+import { createScreen } from '../pipeline/screen.js';
 import type { Stage, ThreadHost } from '../pipeline/stage.js';
 import { UpstreamClients } from '../pipeline/upstream.js';
 import { errors } from '../shared/errors.js';
@@ -18,6 +19,7 @@ function requireParentPort(): NonNullable<typeof parentPort> {
 const port = requireParentPort();
 const data = workerData as ThreadData;
 const features = createFeatures();
+const drainQuietMs = 1000;
 const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
 const handlers = new Map<string, (payload: unknown) => unknown>();
@@ -34,14 +36,16 @@ async function main(): Promise<void> {
   for (const feature of features) {
     if (feature.initThread) stages.push(...(await feature.initThread(config, data.shared[feature.name], host)));
   }
-  const upstream = new UpstreamClients();
-  const runtime: Runtime = { routes: compileRoutes(config), stages, upstream, draining: false };
+  const upstream = new UpstreamClients(config);
+  const runtime: Runtime = { routes: compileRoutes(config), stages, upstream, draining: false, serving: false };
   const listener = await listen(
     {
       host: config.server.host,
       port: data.port,
       clientAddress: features.some((feature) => feature.needsClientAddress?.(config) === true),
       maxBodyBytes: config.server.max_body_bytes,
+      maxHeadBytes: config.server.max_head_bytes,
+      screen: createScreen(stages),
       bodyTooLarge: () => {
         const error = errors.bodyTooLarge(config.server.max_body_bytes);
         return { status: error.status, headers: [['content-type', 'application/json']], body: error.toJSON() };
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
     if (message.t === 'msg') handlers.get(message.type)?.(message.payload);
     else if (message.t === 'req') answer(message.id, message.type, message.payload);
     else if (message.t === 'drain') void drainOnce(message.timeoutMs);
+    else if (message.t === 'serving') runtime.serving = true;
   });
 
   // An error nothing caught leaves this thread in an unknown state, and ending it with uWS sockets
@@ -80,7 +85,11 @@ async function main(): Promise<void> {
     runtime.draining = true;
     listener.stopAccepting();
     const deadline = Date.now() + timeoutMs;
-    while (listener.inFlight() > 0 && Date.now() < deadline) await sleep(20);
+    // Connections kept alive from before the drain get their next request answered with
+    // `Connection: close`; closing them only after a quiet spell spares clients the race of a
+    // request sent just as their idle connection is closed.
+    const quietMs = Math.min(drainQuietMs, timeoutMs);
+    while ((listener.inFlight() > 0 || listener.quietForMs() < quietMs) && Date.now() < deadline) await sleep(20);
     const abandoned = listener.inFlight();
     listener.closeAll();
     for (const feature of features) {

@@ -1,8 +1,20 @@
 // The only module that touches uWebSockets.js. It turns uWS callbacks into IncomingHead + body + Reply.
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import type * as UwsTypes from 'uWebSockets.js';
 import { clientAddressText } from './client-address.js';
-import { statusLine, type HeaderList, type IncomingHead, type Listener, type ListenOptions, type Reply, type RequestHandler } from './http.js';
+import { HeadScan } from './head-check.js';
+import { errors } from '../shared/errors.js';
+import {
+  statusLine,
+  type HeadRefusal,
+  type HeaderList,
+  type IncomingHead,
+  type Listener,
+  type ListenOptions,
+  type Reply,
+  type RequestHandler,
+} from './http.js';
 
 type Uws = typeof UwsTypes;
 let loaded: Uws | undefined;
@@ -27,7 +39,6 @@ export function loadUws(): Uws {
         `${process.platform}-${process.arch}); Switchyard refuses to run on it. ${installHint}`,
     );
   }
-  if (process.env.UWS_HTTP_MAX_HEADERS_SIZE === undefined) process.env.UWS_HTTP_MAX_HEADERS_SIZE = '16384';
   loaded = mod;
   return mod;
 }
@@ -35,20 +46,28 @@ export function loadUws(): Uws {
 const installHint =
   'Install a uWS build with a binary for this platform and Node ABI (see README "uWebSockets.js build").';
 
+/** The responses not yet ended, and when one last started or ended (a drain waits for quiet). */
+class LiveReplies extends Set<UwsReply> {
+  lastActivity = performance.now();
+}
+
 class UwsReply implements Reply {
   done = false;
   private abortCallbacks: Array<() => void> | undefined;
   private drainCallback: (() => void) | undefined;
   private pendingHead: { status: number; headers: HeaderList } | undefined;
   private closeAfterEnd = false;
+  /** The head has been written and the body goes out in chunks. */
+  private streaming = false;
 
   constructor(
     private readonly res: UwsTypes.HttpResponse,
-    private readonly live: Set<UwsReply>,
+    private readonly live: LiveReplies,
     /** A HEAD request: the answer carries the body's length but never its bytes. */
     private readonly headOnly: boolean,
   ) {
     live.add(this);
+    live.lastActivity = performance.now();
     res.onAborted(() => {
       if (this.done) return;
       this.finish();
@@ -93,7 +112,7 @@ class UwsReply implements Reply {
     queueMicrotask(() => {
       if (this.pendingHead === undefined || this.done) return;
       const res = this.res;
-      res.cork(() => this.writePendingHead(res));
+      res.cork(() => this.writePendingHead(res, true));
     });
   }
 
@@ -102,7 +121,7 @@ class UwsReply implements Reply {
     const res = this.res;
     let ok = true;
     res.cork(() => {
-      this.writePendingHead(res);
+      this.writePendingHead(res, true);
       ok = res.write(chunk);
     });
     return ok;
@@ -126,16 +145,26 @@ class UwsReply implements Reply {
     this.finish();
     const res = this.res;
     res.cork(() => {
-      this.writePendingHead(res);
-      res.end(chunk, this.closeAfterEnd);
+      if (this.streaming) res.end(chunk);
+      else {
+        this.writePendingHead(res, false);
+        res.end(chunk, this.closeAfterEnd);
+      }
     });
   }
 
-  private writePendingHead(res: UwsTypes.HttpResponse): void {
+  /** `streamed`: chunks follow, so the response cannot be ended with uWS's close flag (see below). */
+  private writePendingHead(res: UwsTypes.HttpResponse, streamed: boolean): void {
     const head = this.pendingHead;
     if (head === undefined) return;
     this.pendingHead = undefined;
     writeHead(res, head.status, head.headers);
+    if (!streamed) return;
+    // This uWS build's end(data, true) writes its Connection header wherever the response is, which
+    // after a chunked body lands inside it; so a streamed answer announces the close in its head and
+    // the client closes the connection after the last chunk.
+    if (this.closeAfterEnd) res.writeHeader('connection', 'close');
+    this.streaming = true;
   }
 
   closeWhenDone(): void {
@@ -169,6 +198,7 @@ class UwsReply implements Reply {
   private finish(): void {
     this.done = true;
     this.live.delete(this);
+    this.live.lastActivity = performance.now();
   }
 }
 
@@ -177,18 +207,46 @@ function writeHead(res: UwsTypes.HttpResponse, status: number, headers: HeaderLi
   for (let i = 0; i < headers.length; i++) res.writeHeader(headers[i][0], headers[i][1]);
 }
 
+/** The checks of the head readHead last read (one thread, one head at a time). */
+const scan = new HeadScan();
+
 function readHead(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest, clientAddress: boolean): IncomingHead {
   const headers: Record<string, string> = {};
+  const method = req.getCaseSensitiveMethod();
+  const path = req.getUrl();
+  const query = req.getQuery() ?? '';
+  scan.start(method, path, query);
   req.forEach((key, value) => {
     headers[key] = value;
+    scan.header(key, value);
   });
   return {
-    method: req.getCaseSensitiveMethod().toUpperCase(),
-    path: req.getUrl(),
-    query: req.getQuery() ?? '',
+    method: method.toUpperCase(),
+    path,
+    query,
     headers,
     remoteAddress: clientAddress ? clientAddressText(res.getRemoteAddress()) : '',
   };
+}
+
+/**
+ * Reads a refused request's body and drops it, so the client can read the answer instead of hitting a
+ * reset while it still sends; past discardBytes, onTooMuch answers at once and the connection closes.
+ */
+function dropBody(res: UwsTypes.HttpResponse, discardBytes: number, onDone: () => void, onTooMuch: () => void): void {
+  let received = 0;
+  let settled = false;
+  res.onData((chunk, isLast) => {
+    if (settled) return;
+    received += chunk.byteLength;
+    if (isLast) {
+      settled = true;
+      onDone();
+    } else if (received > discardBytes) {
+      settled = true;
+      onTooMuch();
+    }
+  });
 }
 
 /**
@@ -199,10 +257,10 @@ function readBody(
   res: UwsTypes.HttpResponse,
   declaredLength: number,
   maxBytes: number,
+  discardBytes: number,
   onDone: (body: Buffer) => void,
   onTooLarge: () => void,
 ): void {
-  const discardBytes = Math.max(maxBytes * 4, 64 * 1024 * 1024);
   let buffer = declaredLength > 0 && declaredLength <= maxBytes ? Buffer.allocUnsafe(declaredLength) : undefined;
   let chunks: Buffer[] | undefined;
   let received = 0;
@@ -240,28 +298,54 @@ const bodyless = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 export function listen(options: ListenOptions, handler: RequestHandler): Promise<Listener> {
   const uws = loadUws();
   const app = uws.App();
-  const live = new Set<UwsReply>();
+  const live = new LiveReplies();
 
   // A throw escaping a uWS callback would take the whole process down: contain it to its request.
-  const guarded = (head: IncomingHead, body: Buffer, reply: UwsReply) => {
+  const guarded = (head: IncomingHead, body: Buffer, reply: UwsReply, refused?: HeadRefusal) => {
     try {
-      handler(head, body, reply);
+      handler(head, body, reply, refused);
     } catch (err) {
       process.emitWarning(`request handler threw: ${(err as Error)?.stack ?? String(err)}`);
       reply.send(500, [['content-type', 'application/json']], internalError);
     }
   };
 
+  const discardBytes = Math.max(options.maxBodyBytes * 4, 64 * 1024 * 1024);
+  const maxHeadBytes = options.maxHeadBytes ?? 16 * 1024;
+  const refuseHead = (status: 400 | 431, message: string) => {
+    const error = errors.invalidHead(status, message);
+    return { status, headers: [['content-type', 'application/json']] as HeaderList, body: error.toJSON() };
+  };
+
   app.any('/*', (res, req) => {
     const head = readHead(res, req, options.clientAddress);
     const reply = new UwsReply(res, live, head.method === 'HEAD');
+    if (scan.bytes > maxHeadBytes || scan.problem !== undefined) {
+      const answer =
+        scan.problem === undefined ? refuseHead(431, `Request line and headers exceed the limit of ${maxHeadBytes} bytes.`) : refuseHead(400, scan.problem);
+      // Answered on the next turn of the loop, not now: answered within this callback, this uWS build
+      // goes on to serve a request already buffered behind this one (a smuggled request) and keeps the
+      // connection open; while an answer is pending it closes the connection when such a request comes.
+      setImmediate(() => reply.refuse(answer));
+      return;
+    }
+    const refused = options.screen?.(head);
     const declared = head.headers['content-length'];
     if (bodyless.has(head.method) && declared === undefined && head.headers['transfer-encoding'] === undefined) {
-      guarded(head, emptyBody, reply);
+      guarded(head, emptyBody, reply, refused);
       return;
     }
     const length = declared === undefined ? 0 : Number(declared);
-    if (length > Math.max(options.maxBodyBytes * 4, 64 * 1024 * 1024)) {
+    if (refused !== undefined) {
+      const answerAndClose = () => {
+        reply.closeWhenDone();
+        guarded(head, emptyBody, reply, refused);
+      };
+      if (length > discardBytes) answerAndClose();
+      else dropBody(res, discardBytes, () => guarded(head, emptyBody, reply, refused), answerAndClose);
+      return;
+    }
+    if (length > discardBytes) {
       // Too large even to read and drop: answer now and close.
       reply.refuse(options.bodyTooLarge());
       return;
@@ -270,6 +354,7 @@ export function listen(options: ListenOptions, handler: RequestHandler): Promise
       res,
       Number.isFinite(length) ? length : 0,
       options.maxBodyBytes,
+      discardBytes,
       (body) => guarded(head, body, reply),
       () => reply.refuse(options.bodyTooLarge()),
     );
@@ -289,6 +374,7 @@ export function listen(options: ListenOptions, handler: RequestHandler): Promise
           listenSocket = undefined;
         },
         inFlight: () => live.size,
+        quietForMs: () => (live.size > 0 ? 0 : performance.now() - live.lastActivity),
         closeAll() {
           if (listenSocket) uws.us_listen_socket_close(listenSocket);
           listenSocket = undefined;

@@ -99,7 +99,7 @@ before(async () => {
   const config = parseConfig(JSON.stringify(stackConfigObject(sim.port, '/tmp/switchyard-unused', { timeouts: { idle_ms: 300 } })), 'test');
   upstream = new UpstreamClients();
   stage = new RecordingStage();
-  handle = createHandler({ routes: compileRoutes(config), stages: [stage], upstream, draining: false });
+  handle = createHandler({ routes: compileRoutes(config), stages: [stage], upstream, draining: false, serving: true });
 });
 after(async () => {
   await upstream.destroy();
