@@ -2,12 +2,13 @@
 // streaming and not, and the health check, through the proxy.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { nginxTempPaths } from '../../bench/lib/targets.js';
 import { clientKey, freePort, startStack, type Stack } from '../helpers/stack.js';
 
 const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => spawnSync(path, ['-v']).status === 0);
@@ -20,7 +21,6 @@ function nginxConf(dir: string, gatewayPort: number, listenPort: number): string
   const site = readFileSync(shipped, 'utf8')
     .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${gatewayPort};`)
     .replace('listen 80;', `listen 127.0.0.1:${listenPort};`);
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
   return `daemon off;
 master_process off;
 pid ${dir}/nginx.pid;
@@ -28,11 +28,7 @@ error_log ${dir}/error.log warn;
 events { worker_connections 256; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+${nginxTempPaths(dir)}
 ${site}
 }
 `;

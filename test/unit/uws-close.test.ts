@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Reply } from '../../src/server/http.js';
 import { listen } from '../../src/server/uws.js';
-import { completeResponse, exchange, parseResponse } from '../helpers/wire.js';
+import { exchange } from '../helpers/raw-http.js';
+
+/** One request on a fresh connection; `answers` 2 waits past the first answer to see whether the server closes. */
+const ask = (port: number, request: string, answers = 1) =>
+  exchange({ port, writes: [Buffer.from(request, 'latin1')], expectAnswers: Array<boolean>(answers).fill(false), deadlineMs: 3000 });
 
 function listenWith(handler: (reply: Reply) => void) {
   return listen(
@@ -30,12 +34,13 @@ describe('closeWhenDone', () => {
       }, 5);
     });
     try {
-      const answer = await exchange(listener.port, request, { until: completeResponse });
-      const response = parseResponse(answer.bytes);
+      const answer = await ask(listener.port, request);
+      assert.equal(answer.ending, 'complete', answer.problem);
+      const response = answer.responses[0];
       assert.equal(response.status, 200);
-      assert.deepEqual(response.headers.filter(([n]) => n === 'connection'), [['connection', 'close']]);
+      assert.equal(response.headers.connection, 'close', 'one Connection: close, in the head');
       assert.equal(response.body.toString(), [1, 2, 3].map((n) => `data: ${'x'.repeat(250)}${n}\n\n`).join('') + 'data: [DONE]\n\n');
-      assert.equal(response.rest.length, 0, `bytes after the last chunk: ${JSON.stringify(response.rest.toString('latin1'))}`);
+      assert.equal(answer.rest.length, 0, `bytes after the last chunk: ${JSON.stringify(answer.rest.toString('latin1'))}`);
     } finally {
       listener.closeAll();
     }
@@ -47,12 +52,13 @@ describe('closeWhenDone', () => {
       setTimeout(() => reply.send(200, [['content-type', 'application/json']], '{"ok":true}'), 5);
     });
     try {
-      const answer = await exchange(listener.port, request);
-      assert.equal(answer.closed, true, 'the server closed the connection');
-      const response = parseResponse(answer.bytes);
+      const answer = await ask(listener.port, request, 2);
+      assert.equal(answer.ending, 'closed', 'the server closed the connection after its answer');
+      assert.equal(answer.responses.length, 1);
+      const response = answer.responses[0];
       assert.equal(response.body.toString(), '{"ok":true}');
-      assert.deepEqual(response.headers.filter(([n]) => n === 'connection').map(([, v]) => v.toLowerCase()), ['close']);
-      assert.equal(response.rest.length, 0);
+      assert.equal(response.headers.connection?.toLowerCase(), 'close');
+      assert.equal(answer.rest.length, 0);
     } finally {
       listener.closeAll();
     }
