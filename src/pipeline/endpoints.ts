@@ -26,14 +26,19 @@ const exact = new Map<string, Entry>([
 
 export type EndpointMatch = { endpoint: Endpoint } | { wrongMethod: string } | undefined;
 
+/** HEAD is allowed wherever GET is: the server adapter answers it with the GET answer's head and no body. */
+function allows(allowed: string, method: string): boolean {
+  return method === allowed || (method === 'HEAD' && allowed === 'GET');
+}
+
 export function matchEndpoint(method: string, path: string): EndpointMatch {
   const entry = exact.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
   if (entry) {
-    if (entry.method === method || (method === 'HEAD' && entry.method === 'GET')) return { endpoint: entry.endpoint };
+    if (allows(entry.method, method)) return { endpoint: entry.endpoint };
     return { wrongMethod: entry.method };
   }
   if (path.startsWith('/v1/models/')) {
-    if (method !== 'GET') return { wrongMethod: 'GET' };
+    if (!allows('GET', method)) return { wrongMethod: 'GET' };
     return { endpoint: { kind: 'model', id: decodeId(path.slice('/v1/models/'.length)) } };
   }
   return undefined;

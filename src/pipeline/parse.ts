@@ -1,4 +1,5 @@
 // Parse stage: JSON body → the few validated fields the gateway itself needs. Everything else is the provider's business.
+import { isUtf8 } from 'node:buffer';
 import { errors } from '../shared/errors.js';
 
 /**
@@ -18,7 +19,23 @@ export interface ParsedRequest {
   streamOptions: Record<string, unknown> | undefined;
   clientWantsUsage: boolean;
   maxOutputTokens: number | undefined;
+  choices: number;
 }
+
+/** An optional whole-number field: undefined when absent or null, else its value, refused outside min..max. */
+function optionalInteger(obj: Record<string, unknown>, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const value = obj[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw errors.invalidParam(field, `Invalid '${field}': expected an integer ${range}.`);
+  }
+  return value;
+}
+
+/** OpenAI's caps: more choices than this are refused there, so they are refused here before any limit reserves for them. */
+const maxChoices = 128;
+const maxBestOf = 20;
 
 function describeJsonError(err: unknown): string {
   return err instanceof Error ? err.message : 'invalid JSON';
@@ -26,6 +43,9 @@ function describeJsonError(err: unknown): string {
 
 export function parseRequest(body: Buffer, requiredField: string): ParsedRequest {
   if (body.length === 0) throw errors.badJson('the body is empty');
+  // Invalid UTF-8 is not JSON text (RFC 8259 §8.1). Decoded, it would be U+FFFD to every stage while the
+  // provider got the original bytes. isUtf8 is one native (simdutf) pass, well under the cost of the decode.
+  if (!isUtf8(body)) throw errors.badJson('the body is not valid UTF-8');
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -55,10 +75,12 @@ export function parseRequest(body: Buffer, requiredField: string): ParsedRequest
   if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
     throw errors.invalidParam('stream_options', "'stream_options' must be an object.");
   }
-  const maxTokens = obj.max_completion_tokens ?? obj.max_tokens;
-  if (maxTokens !== undefined && maxTokens !== null && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)) {
-    throw errors.invalidParam(obj.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens', 'Token limits must be non-negative integers.');
-  }
+  // Both are checked: a provider may honour either. Legacy completions take max_tokens 0 (echo, to score a prompt).
+  const maxCompletionTokens = optionalInteger(obj, 'max_completion_tokens', 1);
+  const maxTokens = optionalInteger(obj, 'max_tokens', requiredField === 'prompt' ? 0 : 1);
+  // n completions are generated, best_of of them server-side for legacy completions: both multiply the output.
+  const n = optionalInteger(obj, 'n', 1, maxChoices) ?? 1;
+  const bestOf = optionalInteger(obj, 'best_of', 0, maxBestOf) ?? 1;
   return {
     json: body.length <= keptJsonMaxBytes ? obj : undefined,
     body,
@@ -66,6 +88,7 @@ export function parseRequest(body: Buffer, requiredField: string): ParsedRequest
     stream: stream === true,
     streamOptions: (options ?? undefined) as Record<string, unknown> | undefined,
     clientWantsUsage: (options as { include_usage?: unknown } | undefined)?.include_usage === true,
-    maxOutputTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
+    maxOutputTokens: maxTokens === undefined || maxCompletionTokens === undefined ? (maxCompletionTokens ?? maxTokens) : Math.max(maxTokens, maxCompletionTokens),
+    choices: Math.max(n, bestOf),
   };
 }

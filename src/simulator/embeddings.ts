@@ -1,7 +1,7 @@
 // Deterministic embeddings (float or base64 little-endian float32) and the model list.
 import { errors } from '../shared/errors.js';
 import { jsonHeaders, type Answer } from './openai.js';
-import { optionalCount, requireString, type JsonObject } from './request.js';
+import { requireString, type JsonObject } from './request.js';
 import { estimateTokens } from './text.js';
 
 /** FNV-1a, so the same input always gets the same vector. */
@@ -44,23 +44,47 @@ function floatsOf(vector: Float32Array): string {
   return `${json}]`;
 }
 
-/** Inputs as texts to embed: a string, strings, a token array or token arrays. */
+const isToken = (item: unknown): item is number => Number.isInteger(item);
+const isTokenArray = (item: unknown): item is number[] => Array.isArray(item) && item.length > 0 && item.every(isToken);
+
+/**
+ * Texts to embed from OpenAI's four shapes of `input`: a string, strings, a token array or token
+ * arrays (tokens embed as their joined text). At most two levels are looked at, so a deeper value is
+ * refused, never walked (20,000 nested arrays once overflowed the stack in join).
+ */
 function inputsOf(input: unknown): string[] {
   if (typeof input === 'string') return [input];
   if (Array.isArray(input) && input.length > 0) {
-    if (input.every((item) => typeof item === 'number')) return [input.join(',')];
     if (input.every((item) => typeof item === 'string')) return input as string[];
-    if (input.every((item) => Array.isArray(item))) return input.map((item: unknown[]) => item.join(','));
+    if (input.every(isToken)) return [input.join(',')];
+    if (input.every(isTokenArray)) return (input as number[][]).map((tokens) => tokens.join(','));
   }
-  throw errors.invalidParam('input', "'input' must be a non-empty string, array of strings, or array of token arrays.");
+  throw errors.invalidParam(
+    'input',
+    "'input' must be a string, an array of strings, an array of integers (tokens), or an array of non-empty arrays of integers.",
+  );
+}
+
+/**
+ * Well above OpenAI's largest (3072), and small enough that one request cannot hold the event loop:
+ * a vector is computed synchronously, and 2^31 dimensions once took minutes.
+ */
+export const maxDimensions = 8192;
+
+function dimensionsOf(body: JsonObject, dimsDefault: number): number {
+  const dims = body.dimensions;
+  if (dims === undefined || dims === null) return dimsDefault;
+  if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1 || dims > maxDimensions) {
+    throw errors.invalidParam('dimensions', `'dimensions' must be an integer from 1 to ${maxDimensions}.`);
+  }
+  return dims;
 }
 
 export function answerEmbeddings(body: JsonObject, dimsDefault: number): Answer {
   const model = requireString(body, 'model');
   if (body.input === undefined) throw errors.missingParam('input');
   const inputs = inputsOf(body.input);
-  const dims = optionalCount(body, 'dimensions') ?? dimsDefault;
-  if (dims < 1) throw errors.invalidParam('dimensions', "'dimensions' must be at least 1.");
+  const dims = dimensionsOf(body, dimsDefault);
   const format = body.encoding_format ?? 'float';
   if (format !== 'float' && format !== 'base64') {
     throw errors.invalidParam('encoding_format', "'encoding_format' must be 'float' or 'base64'.");

@@ -28,6 +28,9 @@ describe('matchEndpoint', () => {
     assert.deepEqual(matchEndpoint('POST', '/v1/chat/completions/'), matchEndpoint('POST', '/v1/chat/completions'));
     assert.deepEqual(matchEndpoint('HEAD', '/v1/models'), { endpoint: { kind: 'models' } });
     assert.deepEqual(matchEndpoint('HEAD', '/healthz'), { endpoint: { kind: 'health' } });
+    assert.deepEqual(matchEndpoint('HEAD', '/readyz'), { endpoint: { kind: 'ready' } });
+    assert.deepEqual(matchEndpoint('HEAD', '/v1/models/gpt-4o'), { endpoint: { kind: 'model', id: 'gpt-4o' } });
+    assert.deepEqual(matchEndpoint('HEAD', '/v1/chat/completions'), { wrongMethod: 'POST' });
   });
 
   test('a known path with the wrong method says which method to use', () => {

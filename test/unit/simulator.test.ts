@@ -222,6 +222,33 @@ describe('embeddings and models', () => {
     assert.notDeepEqual(res.data[0].embedding, res.data[1].embedding);
   });
 
+  /** POSTs a raw embeddings body; the status and, for an error, its param. */
+  async function embed(body: string): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${sim.port}/v1/embeddings`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const json = (await res.json()) as { error?: { type: string; param: string | null } };
+    return json.error ? `${res.status} ${json.error.type} ${json.error.param}` : `${res.status}`;
+  }
+  const refused = (param: string) => `400 invalid_request_error ${param}`;
+
+  test('dimensions is an integer from 1 to 8192; larger is refused before any vector is built', async () => {
+    // 1e308 failed allocating; 2^31..2^32 allocated and then held the event loop for minutes.
+    for (const dims of ['1e308', '8193', '2147483648', '4294967295', '0', '-1', '1.5', '"8"']) {
+      assert.equal(await embed(`{"model":"e","input":"x","dimensions":${dims}}`), refused('dimensions'), dims);
+    }
+    for (const dims of ['1', '8192']) assert.equal(await embed(`{"model":"e","input":"x","dimensions":${dims}}`), '200', dims);
+  });
+
+  test("input is a string, strings, a token array or token arrays (OpenAI's four shapes); anything else is refused", async () => {
+    const deep = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+    for (const input of [deep, `[${deep}]`, '[[[1]]]', '[[1,"a"]]', '[["a"]]', '[[]]', '[[1],2]', '[1,"a"]', '[1.5]', '[[1.5]]', '[true]', '[null]', '[]', '{}', '5', 'null']) {
+      assert.equal(await embed(`{"model":"e","input":${input}}`), refused('input'), input.slice(0, 20));
+    }
+    for (const input of ['"x"', '""', '["a","b"]', '[1,2]', '[[1],[2,3]]']) assert.equal(await embed(`{"model":"e","input":${input}}`), '200', input);
+    const tokens = await client.embeddings.create({ model: 'e', input: [[1, 2], [1, 2], [3]], dimensions: 4, encoding_format: 'float' });
+    assert.deepEqual(tokens.data[0].embedding, tokens.data[1].embedding, 'the same tokens embed the same');
+    assert.notDeepEqual(tokens.data[0].embedding, tokens.data[2].embedding);
+  });
+
   test('models list and retrieve', async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
