@@ -229,7 +229,7 @@ describe('default forwarding, validation and answers', () => {
     const many = await stack.post('/v1/chat/completions', chat({ n: 100, max_tokens: 100 }), tight);
     assert.equal(many.status, 429, JSON.stringify(many.json));
     assert.equal(expectErrorShape(many.json).error.code, 'rate_limit_exceeded');
-    const bestOf = await stack.post('/v1/completions', { model: 'gpt-4o-mini', prompt: 'hi', best_of: 30, n: 2, max_tokens: 100 }, tight);
+    const bestOf = await stack.post('/v1/completions', { model: 'gpt-4o-mini', prompt: 'hi', best_of: 20, n: 2, max_tokens: 100 }, tight);
     assert.equal(bestOf.status, 429, JSON.stringify(bestOf.json));
     assert.equal(stack.seen.length, before, 'neither went upstream');
     const one = await stack.post('/v1/chat/completions', chat({ n: 1, max_tokens: 100 }), tight);

@@ -53,7 +53,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+// `node --test dist/test/` loads every file under test/, this one too: run only when started by hand.
+if (process.env.NODE_TEST_CONTEXT === undefined) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
