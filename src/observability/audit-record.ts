@@ -116,6 +116,8 @@ function writeResponseBody(out: AuditBatchWriter, ctx: RequestContext, streamed:
   // A stage answered by itself (e.g. a guard's refusal): that answer is what the client got.
   if (ctx.syntheticResponse) writeBody(out, ctx.syntheticResponse.body);
   else if (ctx.stream) out.text(streamed ? JSON.stringify(streamed) : 'null');
+  // The relay checked the body before relaying it; checking it again here would be a second pass.
+  else if (ctx.result.responseBodyIsJson && ctx.result.responseBody !== undefined) out.json(ctx.result.responseBody);
   else writeBody(out, ctx.result.responseBody);
 }
 

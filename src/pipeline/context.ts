@@ -47,6 +47,8 @@ export interface RequestResult {
   finishReason: string | undefined;
   /** Non-stream response body as sent to the client (kept only when a stage asked for it). */
   responseBody: Buffer | undefined;
+  /** Set when responseBody is known to be one JSON text (checked or serialised by the relay). */
+  responseBodyIsJson: boolean;
 }
 
 export interface RequestContext {
@@ -121,6 +123,7 @@ export function newResult(): RequestResult {
     attempts: 0,
     finishReason: undefined,
     responseBody: undefined,
+    responseBodyIsJson: false,
   };
 }
 

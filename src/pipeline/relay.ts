@@ -205,7 +205,10 @@ export class Relay implements UpstreamSink {
       result.finishReason = finishReasonFromBody(raw);
     }
     this.markFirstToken();
-    if (this.ctx.keepResponseBody) result.responseBody = typeof body === 'string' ? Buffer.from(body) : body;
+    if (this.ctx.keepResponseBody) {
+      result.responseBody = typeof body === 'string' ? Buffer.from(body) : body;
+      result.responseBodyIsJson = true;
+    }
     this.sendWhole(this.status, body, this.contentType);
     this.finish('ok');
   }
