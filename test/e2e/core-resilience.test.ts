@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { acceptQueueMigrates } from '../../src/server/reuseport.js';
-import { clientKey, startStack, waitFor, type Stack } from '../helpers/stack.js';
+import { clientKey, readChatStream, startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 // Where the kernel resets the failed thread's accept queue (net.ipv4.tcp_migrate_req=0), a new
 // connection may be reset as the thread closes its listen socket; there the client gets the SDK's
@@ -37,13 +37,7 @@ describe('server thread failure', () => {
         { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] },
         { headers: { 'x-sim-tokens-per-second': '10', 'x-sim-completion-tokens': '20' } },
       );
-      let chunks = 0;
-      let finish: string | null | undefined;
-      for await (const chunk of stream) {
-        if (chunk.choices[0]?.delta?.content) chunks++;
-        finish = chunk.choices[0]?.finish_reason ?? finish;
-      }
-      return { chunks, finish };
+      return readChatStream(stream);
     });
 
     let ok = 0;

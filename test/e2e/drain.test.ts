@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { clientKey, freePort, startStack, type Stack } from '../helpers/stack.js';
+import { clientKey, freePort, readChatStream, startStack, type Stack } from '../helpers/stack.js';
 
 describe('drain during a rolling restart', () => {
   let old: Stack;
@@ -33,12 +33,7 @@ describe('drain during a rolling restart', () => {
             { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] },
             { headers: { 'x-sim-tokens-per-second': '200', 'x-sim-completion-tokens': '40' } },
           );
-          let chunks = 0;
-          let finish: string | null | undefined;
-          for await (const chunk of stream) {
-            if (chunk.choices[0]?.delta?.content) chunks++;
-            finish = chunk.choices[0]?.finish_reason ?? finish;
-          }
+          const { chunks, finish } = await readChatStream(stream);
           if (chunks !== 40 || finish !== 'stop') failures.push(`stream: ${chunks} chunks, finish ${finish}`);
           streams++;
         } catch (err) {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { nginxTempPaths } from '../../bench/lib/targets.js';
-import { clientKey, freePort, startStack, type Stack } from '../helpers/stack.js';
+import { clientKey, freePort, readChatStream, startStack, type Stack } from '../helpers/stack.js';
 
 const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => spawnSync(path, ['-v']).status === 0);
 const shipped = fileURLToPath(new URL('../../../deploy/nginx/switchyard.conf', import.meta.url));
@@ -71,12 +71,7 @@ describe('behind nginx', { skip }, () => {
       { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] },
       { headers: { 'x-sim-completion-tokens': '30' } },
     );
-    let chunks = 0;
-    let finish: string | null | undefined;
-    for await (const chunk of stream) {
-      if (chunk.choices[0]?.delta?.content) chunks++;
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { chunks, finish } = await readChatStream(stream);
     assert.equal(chunks, 30);
     assert.equal(finish, 'stop');
   });

@@ -105,6 +105,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** Reads a chat stream to its end: the chunks that carried content, and the last finish_reason. */
+export async function readChatStream(
+  stream: AsyncIterable<{ choices: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }> }>,
+): Promise<{ chunks: number; finish: string | null | undefined }> {
+  let chunks = 0;
+  let finish: string | null | undefined;
+  for await (const chunk of stream) {
+    if (chunk.choices[0]?.delta?.content) chunks++;
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  return { chunks, finish };
+}
+
 /** Polls `check` every 10 ms until it returns true or `timeoutMs` passes; returns the last answer. */
 export async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
