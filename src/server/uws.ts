@@ -230,28 +230,9 @@ function readHead(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest, clientA
 }
 
 /**
- * Reads a refused request's body and drops it, so the client can read the answer instead of hitting a
- * reset while it still sends; past discardBytes, onTooMuch answers at once and the connection closes.
- */
-function dropBody(res: UwsTypes.HttpResponse, discardBytes: number, onDone: () => void, onTooMuch: () => void): void {
-  let received = 0;
-  let settled = false;
-  res.onData((chunk, isLast) => {
-    if (settled) return;
-    received += chunk.byteLength;
-    if (isLast) {
-      settled = true;
-      onDone();
-    } else if (received > discardBytes) {
-      settled = true;
-      onTooMuch();
-    }
-  });
-}
-
-/**
  * Collects the request body. Past maxBytes the rest is read and dropped (up to discardBytes) before
- * onTooLarge runs, so a client still sending can read the answer instead of hitting a reset.
+ * onTooLarge runs, so a client still sending can read the answer instead of hitting a reset;
+ * `readToEnd` tells whether the client sent all of it (else it passed discardBytes and is still sending).
  */
 function readBody(
   res: UwsTypes.HttpResponse,
@@ -259,7 +240,7 @@ function readBody(
   maxBytes: number,
   discardBytes: number,
   onDone: (body: Buffer) => void,
-  onTooLarge: () => void,
+  onTooLarge: (readToEnd: boolean) => void,
 ): void {
   let buffer = declaredLength > 0 && declaredLength <= maxBytes ? Buffer.allocUnsafe(declaredLength) : undefined;
   let chunks: Buffer[] | undefined;
@@ -272,7 +253,7 @@ function readBody(
     if (received > maxBytes) {
       if (isLast || received > discardBytes) {
         refused = true;
-        onTooLarge();
+        onTooLarge(isLast);
       }
       buffer = undefined;
       chunks = undefined;
@@ -341,8 +322,10 @@ export function listen(options: ListenOptions, handler: RequestHandler): Promise
         reply.closeWhenDone();
         guarded(head, emptyBody, reply, refused);
       };
+      const answer = () => guarded(head, emptyBody, reply, refused);
+      // Nothing of the body is kept (at most 0 bytes): it is read and dropped, or too much of it closes the connection.
       if (length > discardBytes) answerAndClose();
-      else dropBody(res, discardBytes, () => guarded(head, emptyBody, reply, refused), answerAndClose);
+      else readBody(res, 0, 0, discardBytes, answer, (readToEnd) => (readToEnd ? answer() : answerAndClose()));
       return;
     }
     if (length > discardBytes) {
