@@ -7,7 +7,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { errors, GatewayError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { Deployment } from '../config/compile.js';
-import type { CoreConfig, ProviderConfig } from '../config/types.js';
+import type { CoreConfig } from '../config/types.js';
 import { BufferBudget } from './buffer-budget.js';
 import { providerSecrets, SecretRedactor } from './secret-redaction.js';
 
@@ -27,8 +27,8 @@ export interface UpstreamSink {
   onHeaders(head: UpstreamHead): void;
   onData(chunk: Buffer): void;
   onEnd(): void;
-  /** The exchange failed; `afterHeaders` tells whether onHeaders had already run. */
-  onError(error: GatewayError, afterHeaders: boolean): void;
+  /** The exchange failed, before or after onHeaders. */
+  onError(error: GatewayError): void;
 }
 
 export interface UpstreamExchange {
@@ -139,7 +139,6 @@ export class UpstreamClients {
     let resumeUpstream: (() => void) | undefined;
     let paused = false;
     let aborted = false;
-    let headersSeen = false;
     let finished = false;
     let totalTimedOut = false;
     let totalTimer: NodeJS.Timeout | undefined;
@@ -156,7 +155,7 @@ export class UpstreamClients {
       aborted = true;
       finish();
       abortUpstream?.(new Error('relay failed'));
-      if (!wasAborted) sink.onError(errors.internal('relaying the provider response failed'), headersSeen);
+      if (!wasAborted) sink.onError(errors.internal('relaying the provider response failed'));
     };
     const handler: Dispatcher.DispatchHandler = {
       onConnect(abort) {
@@ -164,7 +163,6 @@ export class UpstreamClients {
         if (aborted) abort(new Error('client went away'));
       },
       onHeaders(statusCode, rawHeaders, resume) {
-        headersSeen = true;
         resumeUpstream = resume;
         try {
           sink.onHeaders(readHead(statusCode, rawHeaders));
@@ -194,7 +192,7 @@ export class UpstreamClients {
         if (finished) return;
         finish();
         if (aborted) return;
-        sink.onError(classify(err, provider.name, totalTimedOut), headersSeen);
+        sink.onError(classify(err, provider.name, totalTimedOut));
       },
     };
     if (!stream) {
