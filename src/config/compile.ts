@@ -1,11 +1,14 @@
 // Turns the validated config into lookup tables the hot path uses as they are.
 import type { ProviderConfig, SwitchyardConfig } from './types.js';
+import { compileForwardPolicy, type ForwardPolicy } from '../pipeline/forward-headers.js';
 
 /** Where a client-facing model name goes. */
 export interface Deployment {
   /** Client-facing name. */
   readonly name: string;
   readonly provider: ProviderConfig;
+  /** Which request headers go to the provider (shared by the deployments of one provider). */
+  readonly forward: ForwardPolicy;
   /** Name sent upstream. */
   readonly upstreamModel: string;
   /** Origin (scheme://host:port) and path prefix of the provider, split once. */
@@ -22,15 +25,17 @@ export interface CompiledRoutes {
 }
 
 export function compileRoutes(config: SwitchyardConfig): CompiledRoutes {
-  const providers = new Map(config.providers.map((p) => [p.name, p]));
+  const providers = new Map(config.providers.map((p) => [p.name, { provider: p, forward: compileForwardPolicy(p) }]));
   const byModel = new Map<string, Deployment>();
   for (const m of config.models) {
-    const provider = providers.get(m.provider);
-    if (!provider) throw new Error(`model ${m.name}: unknown provider ${m.provider}`);
+    const compiled = providers.get(m.provider);
+    if (!compiled) throw new Error(`model ${m.name}: unknown provider ${m.provider}`);
+    const { provider, forward } = compiled;
     const url = new URL(provider.base_url);
     byModel.set(m.name, {
       name: m.name,
       provider,
+      forward,
       upstreamModel: m.model ?? m.name,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),

@@ -1,4 +1,4 @@
-// Which request headers go to a provider: the client's by a per-provider allowlist (compiled once per provider),
+// Which request headers go to a provider: the client's by a per-provider allowlist (compiled with the routes),
 // then the stages', then the gateway's own and the provider's configured ones, which a client or stage cannot shadow.
 import type { ProviderConfig } from '../config/types.js';
 import { GatewayError } from '../shared/errors.js';
@@ -19,8 +19,8 @@ export const neverForwarded: readonly string[] = [
   'cookie', 'x-request-id',
 ];
 
-/** One provider's forwarding rules, built from its config. */
-interface ForwardPolicy {
+/** One provider's forwarding rules, built from its config when the routes are compiled. */
+export interface ForwardPolicy {
   /** Client header names forwarded as they are (lower case), already without the owned ones. */
   readonly names: ReadonlySet<string>;
   /** Name prefixes forwarded (from `x-foo-*`; '' from a lone `*`). */
@@ -29,18 +29,6 @@ interface ForwardPolicy {
   readonly owned: ReadonlySet<string>;
   /** Sent on every request after the client's and the stages' headers: [name, value, …]. */
   readonly fixed: readonly string[];
-}
-
-const policies = new WeakMap<ProviderConfig, ForwardPolicy>();
-
-/** The provider's policy, compiled on its first request (the config never changes under a thread). */
-function policyOf(provider: ProviderConfig): ForwardPolicy {
-  let policy = policies.get(provider);
-  if (policy === undefined) {
-    policy = compileForwardPolicy(provider);
-    policies.set(provider, policy);
-  }
-  return policy;
 }
 
 export function compileForwardPolicy(provider: ProviderConfig): ForwardPolicy {
@@ -107,11 +95,10 @@ function prefixMatch(name: string, policy: ForwardPolicy): boolean {
  */
 export function upstreamHeaders(
   client: Readonly<Record<string, string>>,
-  provider: ProviderConfig,
+  policy: ForwardPolicy,
   requestId: string,
   fromStages: ReadonlyArray<readonly [string, string]> = [],
 ): string[] {
-  const policy = policyOf(provider);
   const out: string[] = [];
   for (const name in client) {
     if (!policy.names.has(name) && (policy.prefixes.length === 0 || !prefixMatch(name, policy))) continue;

@@ -105,7 +105,7 @@ export function createHandler(rt: Runtime): RequestHandler {
     relay.exchange = rt.upstream.send(
       deployment,
       endpoint.upstreamPath,
-      upstreamHeaders(ctx.head.headers, deployment.provider, ctx.id, ctx.upstreamHeaders),
+      upstreamHeaders(ctx.head.headers, deployment.forward, ctx.id, ctx.upstreamHeaders),
       body,
       ctx.stream,
       relay,

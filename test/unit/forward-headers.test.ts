@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { ProviderConfig } from '../../src/config/types.js';
-import { defaultForwardHeaders, upstreamHeaders } from '../../src/pipeline/forward-headers.js';
+import { compileForwardPolicy, defaultForwardHeaders, upstreamHeaders } from '../../src/pipeline/forward-headers.js';
 import { GatewayError } from '../../src/shared/errors.js';
 
 function provider(extra: Partial<ProviderConfig> = {}): ProviderConfig {
@@ -45,7 +45,7 @@ const sdkRequest = {
 
 test('defaults: only the listed client headers, then x-request-id and the gateway and provider headers, each once', () => {
   const p = provider({ api_key: 'sk-up', headers: { 'OpenAI-Organization': 'org-gw' } });
-  assert.deepEqual(pairs(upstreamHeaders(sdkRequest, p, 'req-1')), [
+  assert.deepEqual(pairs(upstreamHeaders(sdkRequest, compileForwardPolicy(p), 'req-1')), [
     ['openai-beta', 'assistants=v2'],
     ['x-request-id', 'req-1'],
     ['accept-encoding', 'identity'],
@@ -60,7 +60,7 @@ test('a stage header replaces the client one; neither a client nor a stage can s
   const p = provider({ headers: { 'x-team': 'configured' }, forward_headers: ['traceparent', 'x-team', 'x-*'] });
   const client = { traceparent: '00-client', 'x-team': 'client', 'x-api-key': 'sk-client', 'x-note': 'kept' };
   const stages: Array<[string, string]> = [['traceparent', '00-gateway-span'], ['x-team', 'stage'], ['x-request-id', 'stage-id']];
-  const got = pairs(upstreamHeaders(client, p, 'req-2', stages));
+  const got = pairs(upstreamHeaders(client, compileForwardPolicy(p), 'req-2', stages));
   assert.deepEqual(got, [
     ['x-note', 'kept'],
     ['traceparent', '00-gateway-span'],
@@ -72,7 +72,7 @@ test('a stage header replaces the client one; neither a client nor a stage can s
 });
 
 test('a lone * forwards every client header except the never-forwarded ones', () => {
-  const got = pairs(upstreamHeaders(sdkRequest, provider({ forward_headers: ['*'] }), 'req-3')).map(([name]) => name);
+  const got = pairs(upstreamHeaders(sdkRequest, compileForwardPolicy(provider({ forward_headers: ['*'] })), 'req-3')).map(([name]) => name);
   for (const name of ['host', 'connection', 'content-length', 'authorization']) assert.equal(got.filter((n) => n === name).length, 0, name);
   assert.equal(got.filter((n) => n === 'content-type').length, 1);
   assert.equal(got.filter((n) => n === 'x-request-id').length, 1);
@@ -83,7 +83,7 @@ test('values: control characters → 400 invalid_header, UTF-8 forwarded as its 
   const p = provider({ forward_headers: ['x-note', 'x-custom-*'] });
   const refusal = (client: Record<string, string>) => {
     try {
-      upstreamHeaders(client, p, 'r');
+      upstreamHeaders(client, compileForwardPolicy(p), 'r');
     } catch (err) {
       assert.ok(err instanceof GatewayError);
       return [err.status, err.type, err.code, err.param];
@@ -97,7 +97,7 @@ test('values: control characters → 400 invalid_header, UTF-8 forwarded as its 
   // Not forwarded, so not looked at.
   assert.equal(refusal({ 'x-other': 'a\x7fb' }), 'forwarded');
   assert.equal(refusal({ 'x-note': 'tab\tand spaces ok' }), 'forwarded');
-  const [, value] = upstreamHeaders({ 'x-note': 'team-€' }, p, 'r');
+  const [, value] = upstreamHeaders({ 'x-note': 'team-€' }, compileForwardPolicy(p), 'r');
   assert.deepEqual(Buffer.from(value, 'latin1'), Buffer.from('team-€', 'utf8'));
 });
 
