@@ -5,17 +5,26 @@ import { GatewayError } from '../shared/errors.js';
 import { errorEvent } from '../sse/writer.js';
 import type { Fault, RequestPlan } from './options.js';
 
-/** A streamed answer as SSE text: head, content events (one per chunk of tokens), tail. */
+/** Part of a streamed answer: SSE text, or binary frames (AWS event stream). */
+export type StreamPiece = string | Uint8Array;
+
+/** A streamed answer: head, content events (one per chunk of tokens), tail. */
 export interface EventStream {
   readonly headers: HeaderList;
   /** Events before the first content event (e.g. the role chunk, message_start). */
-  readonly head: string;
+  readonly head: StreamPiece;
   readonly contentCount: number;
-  content(index: number): string;
+  content(index: number): StreamPiece;
   /** Everything after the last content event, ending with the terminator. */
-  readonly tail: string;
+  readonly tail: StreamPiece;
   /** An event a conforming client cannot parse, written first by the malformed fault. */
-  readonly malformed: string;
+  readonly malformed: StreamPiece;
+}
+
+/** Text stays text (the SSE families' path is unchanged); any binary piece makes the result bytes. */
+function join(a: StreamPiece, b: StreamPiece): StreamPiece {
+  if (typeof a === 'string' && typeof b === 'string') return a + b;
+  return Buffer.concat([typeof a === 'string' ? Buffer.from(a) : a, typeof b === 'string' ? Buffer.from(b) : b]);
 }
 
 /** A whole answer sent at once, after the time its tokens would take to generate. */
@@ -150,22 +159,22 @@ class StreamPlayer {
     this.reply.start(200, this.stream.headers);
     if (fault?.kind === 'key-echo') {
       // A provider failing after the stream started: an error event, then the end.
-      this.reply.end(this.stream.head + errorEvent(keyEchoError(fault.key).toBody()));
+      this.reply.end(join(this.stream.head, errorEvent(keyEchoError(fault.key).toBody())));
       this.ended('completed');
       return;
     }
-    const head = fault?.kind === 'malformed' ? this.stream.head + this.stream.malformed : this.stream.head;
+    const head = fault?.kind === 'malformed' ? join(this.stream.head, this.stream.malformed) : this.stream.head;
     this.pump(head);
   }
 
-  private wholeText(): string {
+  private wholeText(): StreamPiece {
     let text = this.stream.head;
-    for (let i = 0; i < this.stream.contentCount; i++) text += this.stream.content(i);
-    return text + this.stream.tail;
+    for (let i = 0; i < this.stream.contentCount; i++) text = join(text, this.stream.content(i));
+    return join(text, this.stream.tail);
   }
 
   /** Writes events until the stream ends, a fault cuts it, the socket is full or the next token is not due. */
-  private pump(pending: string): void {
+  private pump(pending: StreamPiece): void {
     let batch = pending;
     const reply = this.reply;
     while (!reply.done) {
@@ -174,11 +183,11 @@ class StreamPlayer {
         return;
       }
       if (this.next === this.stream.contentCount) {
-        reply.end(batch + this.stream.tail);
+        reply.end(join(batch, this.stream.tail));
         this.ended('completed');
         return;
       }
-      batch += this.stream.content(this.next++);
+      batch = join(batch, this.stream.content(this.next++));
       if (this.intervalMs > 0) {
         const writable = reply.write(batch);
         const due = (): void => {
@@ -199,17 +208,17 @@ class StreamPlayer {
     }
   }
 
-  private cut(batch: string): void {
+  private cut(batch: StreamPiece): void {
     const reply = this.reply;
     const fault = this.plan.fault;
     if (fault?.kind === 'end-after' || fault?.kind === 'truncated') {
       // A clean end (the chunked terminator) where the stream should have gone on: no finish_reason, no [DONE].
       const next = this.next < this.stream.contentCount ? this.stream.content(this.next) : this.stream.tail;
-      reply.end(fault.kind === 'truncated' ? batch + next.slice(0, next.length >> 1) : batch);
+      reply.end(fault.kind === 'truncated' ? join(batch, next.slice(0, next.length >> 1)) : batch);
       this.ended('completed');
       return;
     }
-    if (batch !== '') reply.write(batch);
+    if (batch.length > 0) reply.write(batch);
     if (fault?.kind === 'reset-after') {
       // Let the written chunks leave before the connection drops, so the client sees them, then a reset.
       setImmediate(() => {

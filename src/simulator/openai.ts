@@ -8,6 +8,7 @@ import {
   answerLength, argumentPieces, includeUsage, isObject, isStreaming, optionalCount, requireArray, requireString, toolArguments,
   type JsonObject,
 } from './request.js';
+import { structuredAnswer } from './schema-value.js';
 import { contentCharacters, estimateTokens, jsonChunkOf, jsonTextOf, messagesCharacters } from './text.js';
 
 export const jsonHeaders: HeaderList = [['content-type', 'application/json']];
@@ -60,10 +61,11 @@ export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerConte
   const limit = optionalCount(body, 'max_completion_tokens') ?? optionalCount(body, 'max_tokens');
   const promptTokens = estimateTokens(messagesCharacters(messages));
   const tool = chosenTool(body, ctx.sequence);
+  const structured = tool ? undefined : structuredPieces(body.response_format, limit);
   const length = answerLength(plan.completion_tokens, limit);
   const head = `{"id":"chatcmpl-sim-${ctx.sequence}","object":"chat.completion","created":${ctx.created},"model":${JSON.stringify(model)}`;
   if (isStreaming(body)) {
-    return { kind: 'stream', stream: chatStream(head, tool, length, promptTokens, plan.chunk_tokens, includeUsage(body)) };
+    return { kind: 'stream', stream: chatStream(head, tool, structured, length, promptTokens, plan.chunk_tokens, includeUsage(body)) };
   }
   let message: string;
   let completionTokens: number;
@@ -73,6 +75,10 @@ export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerConte
     message = `{"role":"assistant","content":null,"tool_calls":[${call}],"refusal":null,"annotations":[]}`;
     completionTokens = argumentPieces(tool.args).length;
     finish = 'tool_calls';
+  } else if (structured) {
+    message = `{"role":"assistant","content":${JSON.stringify(structured.pieces.join(''))},"refusal":null,"annotations":[]}`;
+    completionTokens = structured.pieces.length;
+    finish = structured.cut ? 'length' : 'stop';
   } else {
     message = `{"role":"assistant","content":${jsonTextOf(length.tokens)},"refusal":null,"annotations":[]}`;
     completionTokens = length.tokens;
@@ -92,9 +98,24 @@ export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerConte
   };
 }
 
+/** A structured-output answer (response_format json_object / json_schema) as pieces of one token each, cut by the limit. */
+export interface StructuredPieces {
+  pieces: string[];
+  cut: boolean;
+}
+
+export function structuredPieces(format: unknown, limit: number | undefined): StructuredPieces | undefined {
+  const json = structuredAnswer(format);
+  if (json === undefined) return undefined;
+  const pieces = argumentPieces(json);
+  if (limit !== undefined && limit < pieces.length) return { pieces: pieces.slice(0, limit), cut: true };
+  return { pieces, cut: false };
+}
+
 function chatStream(
   objectHead: string,
   tool: ToolCall | undefined,
+  structured: StructuredPieces | undefined,
   length: { tokens: number; cut: boolean },
   promptTokens: number,
   chunkTokens: number,
@@ -118,10 +139,22 @@ function chatStream(
       malformed,
     };
   }
+  const roleEvent = event('{"role":"assistant","content":"","refusal":null}', 'null');
+  if (structured) {
+    const { pieces } = structured;
+    return {
+      headers: sseHeaders,
+      head: roleEvent,
+      contentCount: Math.ceil(pieces.length / chunkTokens),
+      content: (i) => event(`{"content":${JSON.stringify(pieces.slice(i * chunkTokens, (i + 1) * chunkTokens).join(''))}}`, 'null'),
+      tail: event('{}', structured.cut ? '"length"' : '"stop"') + usageEvent(pieces.length) + done,
+      malformed,
+    };
+  }
   const total = length.tokens;
   return {
     headers: sseHeaders,
-    head: event('{"role":"assistant","content":"","refusal":null}', 'null'),
+    head: roleEvent,
     contentCount: Math.ceil(total / chunkTokens),
     content: (i) => {
       const from = i * chunkTokens;

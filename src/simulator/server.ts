@@ -9,6 +9,11 @@ import { answerChat, answerCompletion, jsonHeaders, type Answer, type AnswerCont
 import { planRequest, resolveOptions, type RequestPlan, type SimulatorOptions } from './options.js';
 import { isObject, type JsonObject } from './request.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
+import type { SimRoute } from './routes.js';
+import { azureRoutes } from './azure.js';
+import { bedrockRoutes } from './bedrock.js';
+import { geminiRoutes } from './gemini.js';
+import { responsesRoutes } from './responses.js';
 
 export type { SimulatorOptions } from './options.js';
 export type { SimulatorStats, RecordedRequest } from './stats.js';
@@ -21,12 +26,14 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
-type Family = 'openai' | 'anthropic';
+/** Whose error shape an endpoint answers in: a built-in family or a route's own. */
+type Family = 'openai' | 'anthropic' | Pick<SimRoute, 'errorBody'>;
 
 interface Endpoint {
   method: 'GET' | 'POST';
   family: Family;
-  answer(body: JsonObject, plan: RequestPlan, ctx: AnswerContext, options: SimulatorOptions, path: string): Answer;
+  checkHead?(head: IncomingHead, rawBody: Buffer): GatewayError | undefined;
+  answer(body: JsonObject, plan: RequestPlan, ctx: AnswerContext, options: SimulatorOptions, path: string, head: IncomingHead): Answer;
 }
 
 const whole = (body: string): Answer => ({
@@ -39,6 +46,7 @@ const endpoints: Readonly<Record<string, Endpoint>> = {
   '/v1/completions': { method: 'POST', family: 'openai', answer: answerCompletion },
   '/v1/embeddings': { method: 'POST', family: 'openai', answer: (body, _p, _c, options) => answerEmbeddings(body, options.embedding_dims) },
   '/v1/messages': { method: 'POST', family: 'anthropic', answer: answerMessages },
+  '/v1/messages/count_tokens': { method: 'POST', family: 'anthropic', answer: answerMessages },
   '/v1/models': { method: 'GET', family: 'openai', answer: () => whole(modelListBody) },
 };
 
@@ -49,13 +57,30 @@ const modelEndpoint: Endpoint = {
   answer: (_body, _plan, _ctx, _options, path) => whole(modelBody(decodeURIComponent(path.slice(modelPathPrefix.length)))),
 };
 
+const patternRoutes: readonly SimRoute[] = [...responsesRoutes, ...azureRoutes, ...geminiRoutes, ...bedrockRoutes];
+
+/** An exact path first, then the routes with parameters (whose errors are in their own family's shape). */
 function endpointFor(path: string): Endpoint | undefined {
-  return endpoints[path] ?? (path.startsWith(modelPathPrefix) && path.length > modelPathPrefix.length ? modelEndpoint : undefined);
+  const exact = endpoints[path] ?? (path.startsWith(modelPathPrefix) && path.length > modelPathPrefix.length ? modelEndpoint : undefined);
+  if (exact !== undefined) return exact;
+  for (const route of patternRoutes) {
+    const params = route.match(path);
+    if (params !== undefined) {
+      return {
+        method: route.method,
+        family: route,
+        checkHead: route.checkHead?.bind(route),
+        answer: (body, plan, ctx, options, _path, head) => route.answer(body, plan, ctx, options, params, head),
+      };
+    }
+  }
+  return undefined;
 }
 
 function sendError(reply: Reply, family: Family, error: GatewayError): void {
   const headers: HeaderList = error.headers ? [...jsonHeaders, ...Object.entries(error.headers)] : jsonHeaders;
-  reply.send(error.status, headers, family === 'anthropic' ? anthropicErrorBody(error) : error.toJSON());
+  const body = family === 'anthropic' ? anthropicErrorBody(error) : family === 'openai' ? error.toJSON() : family.errorBody(error);
+  reply.send(error.status, headers, body);
 }
 
 function faultError(status: number): GatewayError {
@@ -98,18 +123,20 @@ export async function startSimulator(partial?: Partial<SimulatorOptions>): Promi
       return;
     }
     const parsed = parseBody(raw);
-    stats.started({ method: head.method, path: head.path, headers: head.headers, body: parsed.body, at: Date.now() });
+    stats.started({ method: head.method, path: head.path, query: head.query, headers: head.headers, body: parsed.body, at: Date.now() });
     const endpoint = endpointFor(head.path);
     try {
       if (endpoint === undefined) throw errors.notFound(head.method, head.path);
       if (endpoint.method !== head.method) throw errors.methodNotAllowed(head.method, head.path, endpoint.method);
+      const refused = endpoint.checkHead?.(head, raw);
+      if (refused !== undefined) throw refused;
       if (parsed.error !== undefined) throw errors.badJson(parsed.error);
       const body = isObject(parsed.body) ? parsed.body : {};
       if (endpoint.method === 'POST' && !isObject(parsed.body)) throw errors.badJson('the body must be a JSON object');
       const plan = planRequest(options, head.headers, typeof body.model === 'string' ? body.model : undefined);
       if (plan.fault?.kind === 'status') throw faultError(plan.fault.status);
       const ctx: AnswerContext = { sequence: ++sequence, created: Math.floor(Date.now() / 1000) };
-      const answer = endpoint.answer(body, plan, ctx, options, head.path);
+      const answer = endpoint.answer(body, plan, ctx, options, head.path, head);
       let cancel: CancelDelivery | undefined;
       let ended = false;
       const onEnd = (outcome: Outcome): void => {

@@ -3,6 +3,8 @@
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string without '?' ('' when none). */
+  query: string;
   /** Lower-cased header names. */
   headers: Readonly<Record<string, string>>;
   /** Parsed JSON body; null when there was none or it was not JSON. */

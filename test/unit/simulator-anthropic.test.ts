@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { simThinkingSignature } from '../../src/simulator/anthropic.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 
 let sim: RunningSimulator;
@@ -89,5 +90,121 @@ describe('anthropic messages', () => {
       client.messages.create({ model: 'c', messages: [{ role: 'user', content: 'hi' }] } as never),
       (err: unknown) => err instanceof Anthropic.BadRequestError,
     );
+  });
+});
+
+const timeTool = {
+  name: 'get_time',
+  input_schema: { type: 'object' as const, properties: { zone: { type: 'string' }, offset: { type: 'integer' } } },
+};
+const thinkingWords = 'The simulator thinks about the request before it answers. ';
+
+describe('anthropic messages: thinking, tool_choice, cache usage, count_tokens', () => {
+  test('thinking: a signed thinking block before the text, whole and streamed (thinking_delta, signature_delta)', async () => {
+    const params = {
+      model: 'c', max_tokens: 1030, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'hi' }],
+    };
+    const whole = await client.messages.create(params);
+    assert.deepEqual(whole.content.map((b) => b.type), ['thinking', 'text']);
+    const thinking = whole.content[0];
+    assert.ok(thinking.type === 'thinking');
+    assert.deepEqual([thinking.thinking, thinking.signature], [thinkingWords, simThinkingSignature]);
+    // Nine thinking tokens plus the 16 of the text (max_tokens counts both).
+    assert.equal(whole.usage.output_tokens, 9 + 16);
+
+    const deltas: string[] = [];
+    const stream = client.messages.stream(params);
+    stream.on('streamEvent', (event) => {
+      if (event.type === 'content_block_delta') deltas.push(`${event.index}:${event.delta.type}`);
+      if (event.type === 'content_block_start') deltas.push(`${event.index}:start:${event.content_block.type}`);
+    });
+    const final = await stream.finalMessage();
+    assert.deepEqual(final.content, whole.content);
+    assert.deepEqual(deltas.slice(0, 2), ['0:start:thinking', '0:thinking_delta']);
+    assert.deepEqual(deltas.slice(10, 13), ['0:signature_delta', '1:start:text', '1:text_delta']);
+    assert.equal(final.usage.output_tokens, 25);
+  });
+
+  test('thinking is checked as Anthropic checks it', async () => {
+    const message = (extra: object) =>
+      client.messages.create({ model: 'c', max_tokens: 2000, messages: [{ role: 'user', content: 'hi' }], ...extra } as never);
+    for (const [extra, param] of [
+      [{ thinking: { type: 'enabled', budget_tokens: 500 } }, 'thinking.budget_tokens'],
+      [{ thinking: { type: 'enabled', budget_tokens: 2000 } }, 'max_tokens'],
+      [{ thinking: { type: 'enabled', budget_tokens: 1024 }, tools: [weatherTool], tool_choice: { type: 'any' } }, 'tool_choice'],
+    ] as const) {
+      await assert.rejects(message(extra), (err: unknown) => {
+        assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+        assert.match((err.error as { error: { message: string } }).error.message, new RegExp(param.split('.')[0]));
+        return true;
+      });
+    }
+  });
+
+  test('tool_choice: any with two tools calls both (parallel), unless disable_parallel_tool_use; tool names one; none answers text', async () => {
+    const ask = (tool_choice: Anthropic.Messages.ToolChoice) =>
+      client.messages.create({ model: 'c', max_tokens: 50, tools: [weatherTool, timeTool], tool_choice, messages: [{ role: 'user', content: 'x' }] });
+    const names = (message: Anthropic.Message) => message.content.map((b) => (b.type === 'tool_use' ? b.name : b.type));
+    const both = await ask({ type: 'any' });
+    assert.deepEqual(names(both), ['get_weather', 'get_time']);
+    assert.deepEqual(both.content.map((b) => (b.type === 'tool_use' ? b.input : null)), [{ city: 'sim' }, { zone: 'sim', offset: 1 }]);
+    assert.equal(new Set(both.content.map((b) => (b.type === 'tool_use' ? b.id : ''))).size, 2);
+    assert.deepEqual(names(await ask({ type: 'any', disable_parallel_tool_use: true })), ['get_weather']);
+    assert.deepEqual(names(await ask({ type: 'auto' })), ['get_weather']);
+    assert.deepEqual(names(await ask({ type: 'tool', name: 'get_time' })), ['get_time']);
+    const none = await ask({ type: 'none' });
+    assert.deepEqual([names(none), none.stop_reason], [['text'], 'end_turn']);
+
+    const streamed = await client.messages
+      .stream({ model: 'c', max_tokens: 50, tools: [weatherTool, timeTool], tool_choice: { type: 'any' }, messages: [{ role: 'user', content: 'x' }] })
+      .finalMessage();
+    assert.deepEqual(names(streamed), ['get_weather', 'get_time']);
+    assert.deepEqual(streamed.content.map((b) => (b.type === 'tool_use' ? b.input : null)), [{ city: 'sim' }, { zone: 'sim', offset: 1 }]);
+    assert.equal(streamed.stop_reason, 'tool_use');
+  });
+
+  test('cache usage: zeros without cache_control; written, or read with x-sim-cache: read', async () => {
+    const system = [{ type: 'text' as const, text: 'y'.repeat(40), cache_control: { type: 'ephemeral' as const } }];
+    const params = { model: 'c', max_tokens: 5, system, messages: [{ role: 'user' as const, content: 'abcdefgh' }] };
+    const plain = await client.messages.create({ ...params, system: 'y'.repeat(40) });
+    assert.deepEqual([plain.usage.input_tokens, plain.usage.cache_creation_input_tokens, plain.usage.cache_read_input_tokens], [12, 0, 0]);
+    const written = await client.messages.create(params);
+    assert.deepEqual([written.usage.input_tokens, written.usage.cache_creation_input_tokens, written.usage.cache_read_input_tokens], [2, 10, 0]);
+    const read = await client.messages.create(params, { headers: { 'x-sim-cache': 'read' } });
+    assert.deepEqual([read.usage.input_tokens, read.usage.cache_creation_input_tokens, read.usage.cache_read_input_tokens], [2, 0, 10]);
+    await assert.rejects(client.messages.create(params, { headers: { 'x-sim-cache': 'maybe' } }), (err: unknown) => err instanceof Anthropic.BadRequestError);
+  });
+
+  test('streamed message_delta usage is cumulative: the totals, input fields included', async () => {
+    const res = await fetch(`http://127.0.0.1:${sim.port}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sim-cache': 'read' },
+      body: JSON.stringify({
+        model: 'c', max_tokens: 4, stream: true,
+        system: [{ type: 'text', text: 'z'.repeat(8), cache_control: { type: 'ephemeral' } }],
+        messages: [{ role: 'user', content: 'abcd' }],
+      }),
+    });
+    const text = await res.text();
+    const data = (type: string) => JSON.parse(/data: (.*)/.exec(text.slice(text.indexOf(`event: ${type}`)))?.[1] ?? 'null') as { usage: object; message: { usage: object } };
+    assert.deepEqual(data('message_start').message.usage, { input_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 2, output_tokens: 1 });
+    assert.deepEqual(data('message_delta').usage, { input_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 2, output_tokens: 4 });
+  });
+
+  test('output_config json_schema: the text is JSON shaped by the schema', async () => {
+    const message = await client.messages.create({
+      model: 'c', max_tokens: 50, messages: [{ role: 'user', content: 'x' }],
+      output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' } } } } },
+    } as never);
+    const block = message.content[0];
+    assert.ok(block.type === 'text');
+    assert.deepEqual(JSON.parse(block.text), { name: 'sim', ok: true });
+    assert.equal(message.stop_reason, 'end_turn');
+  });
+
+  test('count_tokens: input tokens of system and messages, model and messages required', async () => {
+    const counted = await client.messages.countTokens({ model: 'c', system: 'be brief', messages: [{ role: 'user', content: 'hello world!' }] });
+    assert.deepEqual(counted, { input_tokens: 5 });
+    await assert.rejects(client.messages.countTokens({ model: 'c' } as never), (err: unknown) => err instanceof Anthropic.BadRequestError);
   });
 });
