@@ -14,12 +14,30 @@ export interface TimeoutsConfig {
   total_ms: number;
 }
 
+/** OpenAI-compatible APIs known by name: a default base URL and their quirks (src/providers/presets.ts). */
+export type PresetType = 'deepseek' | 'qwen' | 'mistral' | 'groq' | 'together' | 'fireworks' | 'openrouter' | 'xai' | 'vllm' | 'ollama';
+
+export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'bedrock' | PresetType;
+
 export interface ProviderConfig {
   name: string;
-  /** Wire family. Only OpenAI-compatible today; others slot in as translators. */
-  type: 'openai';
+  /** Wire family, or an OpenAI-compatible preset. */
+  type: ProviderType;
+  /** Filled in at load from the type's default when the type has one (presets, anthropic, gemini, bedrock by region). */
   base_url: string;
   api_key?: string;
+  /** Parameters the provider cannot honour are dropped instead of refused with a 400 naming them. */
+  drop_unsupported?: boolean;
+  /** azure: the api-version query parameter, or 'v1' for the /openai/v1/ paths (model in the body). */
+  api_version?: string;
+  /** anthropic: the anthropic-version header. */
+  anthropic_version?: string;
+  /** bedrock: AWS region (default from AWS_REGION / AWS_DEFAULT_REGION). */
+  region?: string;
+  /** bedrock: static credentials; when absent, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. */
+  aws_access_key_id?: string;
+  aws_secret_access_key?: string;
+  aws_session_token?: string;
   /** Extra headers sent upstream on every request; a client header of the same name is dropped. */
   headers?: Record<string, string>;
   /** Client headers forwarded (lower case, `prefix-*` for a prefix); the schema fills in the defaults. */
@@ -33,8 +51,10 @@ export interface ModelConfig {
   /** Name clients send in "model". */
   name: string;
   provider: string;
-  /** Name sent upstream; defaults to `name`. */
+  /** Name sent upstream (Azure: the deployment; Bedrock: the model id or inference profile); defaults to `name`. */
   model?: string;
+  /** Overrides the provider's drop_unsupported for this model. */
+  drop_unsupported?: boolean;
 }
 
 export interface ServerConfig {
