@@ -1,6 +1,9 @@
 // Turns the validated config into lookup tables the hot path uses as they are.
 import type { ProviderConfig, SwitchyardConfig } from './types.js';
 import { compileForwardPolicy, type ForwardPolicy } from '../pipeline/forward-headers.js';
+import type { ProviderAdapter } from '../translate/provider.js';
+import { adapterFor, speaksOpenAi } from '../providers/registry.js';
+import { openAiPath, unsupportedParams, type OpenAiOperation } from '../providers/openai/index.js';
 
 /** Where a client-facing model name goes. */
 export interface Deployment {
@@ -14,6 +17,15 @@ export interface Deployment {
   /** Origin (scheme://host:port) and path prefix of the provider, split once. */
   readonly origin: string;
   readonly basePath: string;
+  /** The provider's wire family. */
+  readonly adapter: ProviderAdapter;
+  /** Parameters the provider cannot honour are dropped instead of refused. */
+  readonly dropUnsupported: boolean;
+  /**
+   * OpenAI-family providers: the path of each operation (Azure's carry the deployment and api-version),
+   * and the top-level fields a preset refuses, checked on the byte path. Undefined for other families.
+   */
+  readonly openAi: { readonly paths: Readonly<Record<OpenAiOperation, string>>; readonly unsupported: readonly string[] } | undefined;
 }
 
 export interface CompiledRoutes {
@@ -25,20 +37,35 @@ export interface CompiledRoutes {
 }
 
 export function compileRoutes(config: SwitchyardConfig): CompiledRoutes {
-  const providers = new Map(config.providers.map((p) => [p.name, { provider: p, forward: compileForwardPolicy(p) }]));
+  const providers = new Map(
+    config.providers.map((p) => {
+      const adapter = adapterFor(p.type);
+      return [p.name, { provider: p, adapter, forward: compileForwardPolicy(p, adapter.authHeaders(p)) }];
+    }),
+  );
   const byModel = new Map<string, Deployment>();
   for (const m of config.models) {
     const compiled = providers.get(m.provider);
     if (!compiled) throw new Error(`model ${m.name}: unknown provider ${m.provider}`);
-    const { provider, forward } = compiled;
+    const { provider, forward, adapter } = compiled;
     const url = new URL(provider.base_url);
+    const upstreamModel = m.model ?? m.name;
+    const path = (op: OpenAiOperation) => openAiPath(provider, upstreamModel, op);
     byModel.set(m.name, {
       name: m.name,
       provider,
       forward,
-      upstreamModel: m.model ?? m.name,
+      upstreamModel,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
+      adapter,
+      dropUnsupported: m.drop_unsupported ?? provider.drop_unsupported ?? false,
+      openAi: speaksOpenAi(provider.type)
+        ? {
+            paths: { chat: path('chat'), completions: path('completions'), embeddings: path('embeddings'), responses: path('responses') },
+            unsupported: unsupportedParams(provider),
+          }
+        : undefined,
     });
   }
   const created = Math.floor(Date.now() / 1000);

@@ -5,6 +5,7 @@ import { parse, parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { configSchema } from './schema.js';
 import type { SwitchyardConfig } from './types.js';
+import { fillProviderDefaults } from './provider-defaults.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -110,6 +111,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   const problems: string[] = [];
   const data = substituteEnv(doc.toJS() ?? {}, env, '', problems);
   problems.push(...validateSchema(data).map(describe), ...crossCheck(data));
+  if (problems.length === 0) problems.push(...fillProviderDefaults(data as SwitchyardConfig, env));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return data as SwitchyardConfig;
 }

@@ -3,6 +3,9 @@ import { limitsSchemaProperties } from '../limits/config.js';
 import { observabilitySchemaProperties } from '../observability/config.js';
 import { guardsSchemaProperties } from '../guards/config.js';
 import { defaultForwardHeaders, neverForwarded } from '../pipeline/forward-headers.js';
+import { presets } from '../providers/presets.js';
+
+const providerTypes = ['openai', 'azure', 'anthropic', 'gemini', 'bedrock', ...Object.keys(presets)];
 
 const timeouts = {
   type: 'object',
@@ -59,12 +62,20 @@ const coreProperties = {
     items: {
       type: 'object',
       additionalProperties: false,
-      required: ['name', 'base_url'],
+      required: ['name'],
       properties: {
         name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-        type: { enum: ['openai'], default: 'openai' },
+        type: { enum: providerTypes, default: 'openai' },
+        // Required for openai and azure; the other types have a default (load.ts fills it in).
         base_url: { type: 'string', pattern: '^https?://' },
         api_key: { type: 'string' },
+        drop_unsupported: { type: 'boolean', default: false },
+        api_version: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+        anthropic_version: { type: 'string', pattern: '^[0-9-]+$' },
+        region: { type: 'string', pattern: '^[a-z0-9-]+$' },
+        aws_access_key_id: { type: 'string' },
+        aws_secret_access_key: { type: 'string' },
+        aws_session_token: { type: 'string' },
         headers: {
           type: 'object',
           // An HTTP token and a value undici can send (RFC 9110 §5.5); anything else would fail every request.
@@ -93,6 +104,7 @@ const coreProperties = {
         name: { type: 'string', minLength: 1 },
         provider: { type: 'string' },
         model: { type: 'string', minLength: 1 },
+        drop_unsupported: { type: 'boolean' },
       },
     },
   },

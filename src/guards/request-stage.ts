@@ -104,10 +104,10 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
   }
 
   /** count_tokens: the exact count of the prompt as the client sent it; no guard runs, nothing is redacted. */
-  function countOnly(ctx: RequestContext, encoding: AnalysisSpec['encoding']): Promise<void> | void {
+  function countOnly(ctx: RequestContext, encoding: AnalysisSpec['encoding'], encodingIsTheModels: boolean): Promise<void> | void {
     if (encoding === null) return;
     return guard(ctx, analysisSpec(ctx, encoding, [], null), false).then((analysis) => {
-      if (analysis) ctx.promptTokens = { count: analysis.tokens, exact: analysis.exact };
+      if (analysis) ctx.promptTokens = { count: analysis.tokens, exact: analysis.exact && encodingIsTheModels };
     });
   }
 
@@ -116,7 +116,7 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
 
     onRequest(ctx: RequestContext): Promise<void> | void {
       const selection = selector.select(ctx.model, ctx.deployment?.upstreamModel, ctx.key);
-      if (ctx.operation === 'chat.count_tokens') return countOnly(ctx, selection.encoding);
+      if (ctx.operation === 'chat.count_tokens') return countOnly(ctx, selection.encoding, selection.encodingIsTheModels);
       const guardsNeeded = selection.prompt.length > 0 || selection.pii >= 0;
       if (!guardsNeeded && selection.encoding === null) {
         if (selection.output.length > 0) setState(ctx, emptyPseudonyms, selection.output, 0);
@@ -146,7 +146,7 @@ export function createGuardsStage(config: GuardsConfig, selector: GuardSelector,
           ctx.body = Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength);
           noteGuardVerdict(ctx, { guard: `pii:${piiPolicy?.name ?? ''}`, action: 'redact' });
         }
-        if (selection.encoding !== null) ctx.promptTokens = { count: result.tokens, exact: result.exact };
+        if (selection.encoding !== null) ctx.promptTokens = { count: result.tokens, exact: result.exact && selection.encodingIsTheModels };
         const pseudonyms = result.pseudonyms.length > 0 ? new Map(result.pseudonyms) : emptyPseudonyms;
         if (pseudonyms.size > 0 || selection.output.length > 0 || result.redactedTexts > 0) {
           setState(ctx, pseudonyms, selection.output, result.redactedTexts);

@@ -12,6 +12,11 @@ export interface GuardSelection {
   output: CompiledOutputGuard[];
   /** null when counting is off. */
   encoding: EncodingName | null;
+  /**
+   * The encoding is the model's own (a configured glob or OpenAI's table matched it); a count with the
+   * default encoding for another family's model (Claude, Gemini) is an estimate, reported exact: false.
+   */
+  encodingIsTheModels: boolean;
 }
 
 /** A model-name glob (`*` = any run of characters) as a matcher. */
@@ -79,18 +84,20 @@ export class GuardSelector {
       prompt: this.prompt.flatMap((a, i) => (applies(a, models, key) ? [i] : [])),
       pii: this.pii.findIndex((a) => applies(a, models, key)),
       output: this.output.filter((o) => applies(o.attach, models, key)).map((o) => o.guard),
-      encoding: this.config.tokenizer.enabled ? this.encodingFor(models) : null,
+      encoding: this.config.tokenizer.enabled ? (this.encodingFor(models) ?? this.config.tokenizer.default_encoding) : null,
+      encodingIsTheModels: this.encodingFor(models) !== undefined,
     };
     if (this.cache.size >= maxCachedSelections) this.cache.clear();
     this.cache.set(cacheKey, selection);
     return selection;
   }
 
-  private encodingFor(models: readonly string[]): EncodingName {
+  /** The model's own encoding, or undefined when none is known for it. */
+  private encodingFor(models: readonly string[]): EncodingName | undefined {
     for (const e of this.encodings) if (models.some((m) => e.match(m))) return e.encoding;
     for (const name of models.slice().reverse()) {
       for (const [prefix, encoding] of builtInEncodings) if (name.startsWith(prefix)) return encoding;
     }
-    return this.config.tokenizer.default_encoding;
+    return undefined;
   }
 }

@@ -35,8 +35,10 @@ export interface KeyDeclaration {
 export interface PriceEntry {
   input: number;
   output: number;
-  /** Defaults to `input` when absent. */
+  /** Input read from the provider's prompt cache; defaults to `input` when absent. */
   cached_input?: number;
+  /** Input written to the provider's prompt cache (Anthropic, Bedrock); defaults to `input` when absent. */
+  cache_write_input?: number;
 }
 
 export interface RedisLimitsConfig {
@@ -109,7 +111,7 @@ const priceSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['input', 'output'],
-  properties: { input: usd, output: usd, cached_input: usd },
+  properties: { input: usd, output: usd, cached_input: usd, cache_write_input: usd },
 };
 
 /** JSON Schema for the top-level keys this feature owns. */

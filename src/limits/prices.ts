@@ -29,13 +29,14 @@ export const defaultPrices: Readonly<Record<string, PriceEntry>> = {
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   // Anthropic — anthropic.com/pricing (cached_input = cache read)
-  'claude-opus-4': { input: 15, cached_input: 1.5, output: 75 },
-  'claude-sonnet-4': { input: 3, cached_input: 0.3, output: 15 },
-  'claude-3-7-sonnet': { input: 3, cached_input: 0.3, output: 15 },
-  'claude-3-5-sonnet': { input: 3, cached_input: 0.3, output: 15 },
-  'claude-3-5-haiku': { input: 0.8, cached_input: 0.08, output: 4 },
-  'claude-3-opus': { input: 15, cached_input: 1.5, output: 75 },
-  'claude-3-haiku': { input: 0.25, cached_input: 0.03, output: 1.25 },
+  // (cache_write_input = 5-minute cache write, 1.25 × input)
+  'claude-opus-4': { input: 15, cached_input: 1.5, cache_write_input: 18.75, output: 75 },
+  'claude-sonnet-4': { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 },
+  'claude-3-7-sonnet': { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 },
+  'claude-3-5-sonnet': { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 },
+  'claude-3-5-haiku': { input: 0.8, cached_input: 0.08, cache_write_input: 1, output: 4 },
+  'claude-3-opus': { input: 15, cached_input: 1.5, cache_write_input: 18.75, output: 75 },
+  'claude-3-haiku': { input: 0.25, cached_input: 0.03, cache_write_input: 0.3, output: 1.25 },
   // Google Gemini — ai.google.dev/pricing (prompts ≤ 128k/200k tokens)
   'gemini-2.5-pro': { input: 1.25, cached_input: 0.31, output: 10 },
   'gemini-2.5-flash': { input: 0.3, cached_input: 0.075, output: 2.5 },
@@ -87,7 +88,7 @@ export class PriceTable {
   }
 
   /** First model name with a price wins (client name, upstream name, the name the upstream answered with). */
-  costUsd(models: ReadonlyArray<string | undefined>, usage: Pick<TokenUsage, 'promptTokens' | 'completionTokens' | 'cachedTokens'>): number {
+  costUsd(models: ReadonlyArray<string | undefined>, usage: PricedUsage): number {
     for (const m of models) {
       if (m === undefined) continue;
       const p = this.lookup(m);
@@ -97,7 +98,19 @@ export class PriceTable {
   }
 }
 
-export function priceOf(p: PriceEntry, u: Pick<TokenUsage, 'promptTokens' | 'completionTokens' | 'cachedTokens'>): number {
+/** What a price applies to; promptTokens includes cache reads and writes (canonical usage). */
+export type PricedUsage = Pick<TokenUsage, 'promptTokens' | 'completionTokens' | 'cachedTokens'> & { cacheWriteTokens?: number };
+
+export function priceOf(p: PriceEntry, u: PricedUsage): number {
   const cached = Math.min(u.cachedTokens, u.promptTokens);
-  return ((u.promptTokens - cached) * p.input + cached * (p.cached_input ?? p.input) + u.completionTokens * p.output) / 1e6;
+  const written = Math.min(u.cacheWriteTokens ?? 0, u.promptTokens - cached);
+  const uncached = u.promptTokens - cached - written;
+  return (uncached * p.input + cached * (p.cached_input ?? p.input) + written * (p.cache_write_input ?? p.input) + u.completionTokens * p.output) / 1e6;
+}
+
+/** Price names tried for a request, most specific first: `provider/model` entries win over plain model names. */
+export function priceNames(model: string, provider: string | undefined, upstreamModel: string | undefined, responseModel: string | undefined): Array<string | undefined> {
+  return provider === undefined
+    ? [model, upstreamModel, responseModel]
+    : [`${provider}/${model}`, `${provider}/${upstreamModel}`, model, upstreamModel, responseModel];
 }

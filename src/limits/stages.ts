@@ -6,7 +6,7 @@ import type { Stage } from '../pipeline/stage.js';
 import type { IncomingHead } from '../server/http.js';
 import { hashKey, type KeyEntry } from './keys.js';
 import type { Admission, Charge, Limiter, QuotaView, Refusal, Subject } from './limiter.js';
-import type { PriceTable } from './prices.js';
+import { priceNames, type PriceTable } from './prices.js';
 import { RowStatus, type SharedCounterTable } from './shared-table.js';
 import { formatDuration } from './windows.js';
 import { subjectIds } from './key-registry.js';
@@ -244,10 +244,12 @@ export function createAdmissionStage(o: AdmissionOptions): Stage {
       const produced = r.attempts > 0 && (r.chunks > 0 || r.outcome === 'ok');
       const promptTokens = usage ? usage.promptTokens : produced ? st.promptEstimate : 0;
       const completionTokens = usage ? usage.completionTokens : r.chunks;
-      const costUsd = o.prices.costUsd([ctx.model, ctx.deployment?.upstreamModel, r.responseModel], {
+      const names = priceNames(ctx.model, ctx.deployment?.provider.name, ctx.deployment?.upstreamModel, r.responseModel);
+      const costUsd = o.prices.costUsd(names, {
         promptTokens,
         completionTokens,
         cachedTokens: usage?.cachedTokens ?? 0,
+        cacheWriteTokens: usage?.cacheWriteTokens ?? 0,
       });
       noteCost(ctx, costUsd);
       o.limiter.settle(charge, { promptTokens, completionTokens, costUsd });

@@ -36,12 +36,26 @@ export interface AuditRecord {
   ttft_ms: number | null;
   duration_ms: number | null;
   upstream_ms: number | null;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; cached_tokens: number } | null;
+  usage: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    cached_tokens: number;
+    cache_write_tokens: number;
+    reasoning_tokens: number;
+  } | null;
   cost_usd: number | null;
+  /** What the client spoke (openai-chat, anthropic-messages, openai-responses). */
+  client_dialect: string;
+  /** The provider's type (openai, azure, anthropic, gemini, bedrock, a preset); null when no provider was chosen. */
+  provider_type: string | null;
   guard_verdicts: GuardVerdict[];
   /** False when bodies were not recorded (disabled globally, for this key or for this model). */
   bodies: boolean;
-  /** The request body as forwarded (after any redaction a guard applied). */
+  /**
+   * The request body as the client sent it, in its dialect; when a guard changed it (redaction), the body
+   * as forwarded, in the canonical form (OpenAI chat).
+   */
   request_body: Record<string, unknown> | null;
   /** Non-streamed: the body sent to the client. Streamed: the answer reassembled from the chunks. */
   response_body: Record<string, unknown> | ReassembledResponse | string | null;
@@ -108,8 +122,8 @@ function writeBody(out: AuditBatchWriter, body: Buffer | string | undefined): vo
 function writeRequestBody(out: AuditBatchWriter, ctx: RequestContext): void {
   // ctx.body passed the parse stage (or is a stage's re-serialisation of it), so it is valid JSON;
   // a body the parse stage refused is recorded as the client sent it.
-  if (ctx.body) out.json(ctx.body);
-  else writeBody(out, ctx.rawBody);
+  if (ctx.body && (ctx.body !== ctx.rawBody || ctx.clientBody === ctx.rawBody)) out.json(ctx.body);
+  else writeBody(out, ctx.clientBody);
 }
 
 function writeResponseBody(out: AuditBatchWriter, ctx: RequestContext, streamed: ReassembledResponse | undefined): void {
@@ -152,9 +166,14 @@ export function writeAuditRecord(
     out.intField(',"completion_tokens":', usage.completionTokens);
     out.intField(',"total_tokens":', usage.totalTokens);
     out.intField(',"cached_tokens":', usage.cachedTokens);
+    out.intField(',"cache_write_tokens":', usage.cacheWriteTokens);
+    out.intField(',"reasoning_tokens":', usage.reasoningTokens);
     out.text('}');
   } else out.text(',"usage":null');
   out.field(',"cost_usd":', numberOrNull(observed?.costUsd));
+  out.stringField(',"client_dialect":', ctx.dialect);
+  if (ctx.deployment) out.stringField(',"provider_type":', ctx.deployment.provider.type);
+  else out.text(',"provider_type":null');
   out.field(',"guard_verdicts":', observed && observed.guardVerdicts.length > 0 ? JSON.stringify(observed.guardVerdicts) : '[]');
   out.text(withBodies ? ',"bodies":true,"request_body":' : ',"bodies":false,"request_body":');
   if (withBodies) writeRequestBody(out, ctx);

@@ -15,7 +15,7 @@ import { AuditBatchSender } from './audit-channel.js';
 import { ThreadMetrics } from './metrics.js';
 import { StreamReassembler } from './stream-reassembly.js';
 import { noteCost, peekObservations } from '../pipeline/observations.js';
-import { PriceTable } from '../limits/prices.js';
+import { PriceTable, priceNames } from '../limits/prices.js';
 import { startRequestTracing } from './tracing.js';
 
 /** What initMain hands to every server thread. */
@@ -104,7 +104,7 @@ export function startThreadObservability(config: SwitchyardConfig, shared: Obser
     // The limits feature notes the cost it charged; without limits, price the usage with the same table.
     const usage = ctx.result.usage;
     if (usage && peekObservations(ctx)?.costUsd === undefined) {
-      noteCost(ctx, prices.costUsd([ctx.model, ctx.deployment?.upstreamModel, ctx.result.responseModel], usage));
+      noteCost(ctx, prices.costUsd(priceNames(ctx.model, ctx.deployment?.provider.name, ctx.deployment?.upstreamModel, ctx.result.responseModel), usage));
     }
     metrics?.onComplete(ctx);
     accessLog?.record(ctx);

@@ -37,6 +37,8 @@ export const switchyardAttr = {
   requestId: 'switchyard.request_id',
   keyId: 'switchyard.key_id',
   ttftMs: 'switchyard.ttft_ms',
+  clientDialect: 'switchyard.client_dialect',
+  providerType: 'switchyard.provider_type',
 } as const;
 
 /** gen_ai.operation.name per gateway operation; requests without one (GET /v1/models) get no span. */
@@ -146,7 +148,11 @@ function startSpan(tracer: Tracer, propagator: W3CTraceContextPropagator, ctx: R
 function endSpan(span: Span, ctx: RequestContext): void {
   const result = ctx.result;
   if (span.isRecording()) {
-    if (ctx.deployment) span.setAttribute(genAi.providerName, ctx.deployment.provider.name);
+    if (ctx.deployment) {
+      span.setAttribute(genAi.providerName, ctx.deployment.provider.name);
+      span.setAttribute(switchyardAttr.providerType, ctx.deployment.provider.type);
+    }
+    span.setAttribute(switchyardAttr.clientDialect, ctx.dialect);
     if (result.responseModel !== undefined) span.setAttribute(genAi.responseModel, result.responseModel);
     if (result.usage) {
       span.setAttribute(genAi.inputTokens, result.usage.promptTokens);

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { IncomingHead } from '../server/http.js';
 import type { Deployment } from '../config/compile.js';
+import type { DialectName } from '../translate/dialect.js';
 
 /** chat.count_tokens: a chat completion body whose prompt is counted and answered by the gateway, never sent. */
 export type Operation = 'chat.completions' | 'chat.count_tokens' | 'completions' | 'embeddings' | 'models';
@@ -16,11 +17,17 @@ export interface KeyIdentity {
   readonly models?: ReadonlySet<string>;
 }
 
+/** Normalised usage: promptTokens counts every input token, cached reads and cache writes included. */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Input tokens read from the provider's prompt cache. */
   cachedTokens: number;
+  /** Input tokens written to the provider's prompt cache (Anthropic, Bedrock); 0 elsewhere. */
+  cacheWriteTokens: number;
+  /** Output tokens spent on reasoning (included in completionTokens). */
+  reasoningTokens: number;
 }
 
 /** How the request ended; filled in as it goes, read by accounting, metrics and audit. */
@@ -59,7 +66,11 @@ export interface RequestContext {
   readonly receivedAtEpochMs: number;
   readonly head: IncomingHead;
   operation: Operation;
-  /** Raw client body. */
+  /** What the client speaks; stages see the canonical form (OpenAI chat) whatever it is. */
+  readonly dialect: DialectName;
+  /** The body as the client sent it, in its dialect (the same Buffer as rawBody for OpenAI clients). */
+  readonly clientBody: Buffer;
+  /** The client body in the canonical form: the client's own bytes for OpenAI clients, else its translation. */
   readonly rawBody: Buffer;
   /** Parsed body, kept for small bodies only (see keptJsonMaxBytes); a large one is handled as bytes. */
   json: Record<string, unknown> | undefined;
@@ -136,13 +147,21 @@ export function requestIdOf(head: IncomingHead): string {
 }
 
 /** A fresh context for a request. */
-export function createContext(head: IncomingHead, body: Buffer, operation: Operation): RequestContext {
+export function createContext(
+  head: IncomingHead,
+  body: Buffer,
+  operation: Operation,
+  dialect: DialectName = 'openai-chat',
+  clientBody: Buffer = body,
+): RequestContext {
   return {
     id: requestIdOf(head),
     receivedAt: performance.now(),
     receivedAtEpochMs: Date.now(),
     head,
     operation,
+    dialect,
+    clientBody,
     rawBody: body,
     json: undefined,
     body: undefined,

@@ -1,9 +1,11 @@
 // The public URL table: which paths exist, with which methods, and what they do.
 import type { Operation } from './context.js';
+import type { DialectName } from '../translate/dialect.js';
 
+/** `dialect`: what the client speaks when it is not OpenAI chat completions (the canonical form). */
 export type Endpoint =
-  | { kind: 'proxy'; operation: Exclude<Operation, 'models' | 'chat.count_tokens'>; upstreamPath: string; requiredField: string }
-  | { kind: 'count'; operation: 'chat.count_tokens'; requiredField: string }
+  | { kind: 'proxy'; operation: Exclude<Operation, 'models' | 'chat.count_tokens'>; upstreamPath: string; requiredField: string; dialect?: DialectName }
+  | { kind: 'count'; operation: 'chat.count_tokens'; requiredField: string; dialect?: DialectName }
   | { kind: 'models' }
   | { kind: 'model'; id: string }
   | { kind: 'health' }
@@ -19,6 +21,9 @@ const exact = new Map<string, Entry>([
   ['/v1/completions', { method: 'POST', endpoint: { kind: 'proxy', operation: 'completions', upstreamPath: '/completions', requiredField: 'prompt' } }],
   ['/v1/chat/completions/count_tokens', { method: 'POST', endpoint: { kind: 'count', operation: 'chat.count_tokens', requiredField: 'messages' } }],
   ['/v1/embeddings', { method: 'POST', endpoint: { kind: 'proxy', operation: 'embeddings', upstreamPath: '/embeddings', requiredField: 'input' } }],
+  ['/v1/messages', { method: 'POST', endpoint: { kind: 'proxy', operation: 'chat.completions', upstreamPath: '/chat/completions', requiredField: 'messages', dialect: 'anthropic-messages' } }],
+  ['/v1/messages/count_tokens', { method: 'POST', endpoint: { kind: 'count', operation: 'chat.count_tokens', requiredField: 'messages', dialect: 'anthropic-messages' } }],
+  ['/v1/responses', { method: 'POST', endpoint: { kind: 'proxy', operation: 'chat.completions', upstreamPath: '/chat/completions', requiredField: 'messages', dialect: 'openai-responses' } }],
   ['/v1/models', { method: 'GET', endpoint: { kind: 'models' } }],
   ['/healthz', { method: 'GET', endpoint: { kind: 'health' } }],
   ['/readyz', { method: 'GET', endpoint: { kind: 'ready' } }],

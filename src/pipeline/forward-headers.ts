@@ -31,10 +31,11 @@ export interface ForwardPolicy {
   readonly fixed: readonly string[];
 }
 
-export function compileForwardPolicy(provider: ProviderConfig): ForwardPolicy {
+/** `auth`: the headers that authenticate to the provider (its family decides: Authorization, api-key, x-api-key…). */
+export function compileForwardPolicy(provider: ProviderConfig, auth: ReadonlyArray<readonly [string, string]> = bearer(provider)): ForwardPolicy {
   // The body was parsed as JSON whatever the client called it; an encoded answer could not be metered.
   const fixed = ['accept-encoding', 'identity', 'content-type', 'application/json'];
-  if (provider.api_key) fixed.push('authorization', `Bearer ${provider.api_key}`);
+  for (const [name, value] of auth) fixed.push(name, value);
   const owned = new Set(neverForwarded);
   const configured = provider.headers ?? {};
   for (const name in configured) {
@@ -50,6 +51,10 @@ export function compileForwardPolicy(provider: ProviderConfig): ForwardPolicy {
     else if (!owned.has(lower)) names.add(lower);
   }
   return { names, prefixes, owned, fixed };
+}
+
+function bearer(provider: ProviderConfig): Array<[string, string]> {
+  return provider.api_key ? [['authorization', `Bearer ${provider.api_key}`]] : [];
 }
 
 /** A header name is an HTTP token (RFC 9110 §5.6.2); the exact names of a policy are, a prefix match need not be. */

@@ -13,6 +13,15 @@ import { Relay, type Outcome } from './relay.js';
 import type { ResponseFilter, Stage } from './stage.js';
 import { upstreamHeaders } from './forward-headers.js';
 import type { UpstreamClients } from './upstream.js';
+import type { EncodeContext } from '../translate/dialect.js';
+import { anthropicModelList, countBodyFor, dialectNamed, errorInDialectOf } from '../dialects/registry.js';
+import { toCanonicalBody } from './ingress.js';
+import { DialectReply } from './dialect-reply.js';
+import { PassThroughReply } from './pass-through-reply.js';
+import { planUpstream } from './upstream-plan.js';
+import { TranslatingSink } from './translating-sink.js';
+import { checkPresetParams, openAiOperationOf } from './preset-params.js';
+import '../dialects/pass-through.js';
 
 export interface Runtime {
   readonly routes: CompiledRoutes;
@@ -87,24 +96,30 @@ export function createHandler(rt: Runtime): RequestHandler {
     next();
   }
 
-  function forward(ctx: RequestContext, reply: Reply, endpoint: ProxyEndpoint): void {
-    const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
-    const addUsage = ctx.stream && !ctx.clientWantsUsage && usageOperations.has(ctx.operation);
-    const edits = new Map<string, string>();
-    if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
-    if (addUsage) edits.set('stream_options', JSON.stringify({ ...ctx.streamOptions, include_usage: true }));
-    const body = editTopLevel(ctx.body ?? ctx.rawBody, edits);
+  function responseFilters(ctx: RequestContext): ResponseFilter[] {
     const filters: ResponseFilter[] = [];
     for (const stage of filterStages) {
       const filter = stage.responseFilter?.(ctx);
       if (filter) filters.push(filter);
     }
-    const relay = new Relay(ctx, reply, rt.stages, filters, (outcome) => complete(ctx, outcome));
+    return filters;
+  }
+
+  /** OpenAI chat client, OpenAI-family provider: the client's bytes go as they are, bar a few top-level edits. */
+  function forwardBytes(ctx: RequestContext, reply: Reply, deployment: NonNullable<RequestContext['deployment']>, paths: NonNullable<RequestContext['deployment']>['openAi']): void {
+    const openAi = paths as NonNullable<typeof paths>;
+    const addUsage = ctx.stream && !ctx.clientWantsUsage && usageOperations.has(ctx.operation);
+    const edits = new Map<string, string>();
+    if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
+    if (addUsage) edits.set('stream_options', JSON.stringify({ ...ctx.streamOptions, include_usage: true }));
+    if (openAi.unsupported.length > 0) checkPresetParams(ctx, deployment, openAi.unsupported, edits);
+    const body = editTopLevel(ctx.body ?? ctx.rawBody, edits);
+    const relay = new Relay(ctx, reply, rt.stages, responseFilters(ctx), (outcome) => complete(ctx, outcome));
     ctx.result.attempts++;
     for (const stage of rt.stages) stage.onUpstreamStart?.(ctx);
     relay.exchange = rt.upstream.send(
       deployment,
-      endpoint.upstreamPath,
+      openAi.paths[openAiOperationOf(ctx.operation)],
       upstreamHeaders(ctx.head.headers, deployment.forward, ctx.id, ctx.upstreamHeaders),
       body,
       ctx.stream,
@@ -112,38 +127,103 @@ export function createHandler(rt: Runtime): RequestHandler {
     );
   }
 
+  /**
+   * Any other combination: the canonical request translated for the provider (or, same dialect on both
+   * ends, the client's bytes), the answer made canonical for the relay and rendered in the client's dialect.
+   */
+  function forwardTranslated(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
+    const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
+    const filters = responseFilters(ctx);
+    const plan = planUpstream(ctx, deployment, filters.some((f) => f.mutates));
+    const dialect = dialectNamed(ctx.dialect);
+    const passThrough = plan.passThrough && dialect !== undefined && encode !== undefined ? new PassThroughReply(clientReply, dialect, encode, ctx.result) : undefined;
+    const relay = new Relay(ctx, passThrough ?? reply, rt.stages, filters, (outcome) => complete(ctx, outcome));
+    const sink = plan.decoding ? new TranslatingSink(relay, plan.adapter, plan.decoding, plan.target, () => relay.exchange, passThrough?.tap) : relay;
+    const headers = upstreamHeaders(ctx.head.headers, deployment.forward, ctx.id, ctx.upstreamHeaders);
+    for (const [name, value] of plan.wire.headers) headers.push(name, value);
+    const body = Buffer.from(plan.wire.body);
+    ctx.result.attempts++;
+    for (const stage of rt.stages) stage.onUpstreamStart?.(ctx);
+    const send = () => {
+      relay.exchange = rt.upstream.send(deployment, plan.wire.path, headers, body, ctx.stream, sink);
+    };
+    const sign = deployment.adapter.sign;
+    if (sign === undefined) return send();
+    const url = new URL(deployment.origin + deployment.basePath + plan.wire.path);
+    sign(deployment.provider, 'POST', url, pairsOf(headers), plan.wire.body).then(
+      (signed) => {
+        if (reply.done) return;
+        for (const [name, value] of signed) headers.push(name, value);
+        send();
+      },
+      (err: unknown) => relay.onError(err instanceof GatewayError ? err : errors.internal(`signing the request failed: ${(err as Error)?.message}`)),
+    );
+  }
+
+  function forward(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
+    const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
+    if (ctx.dialect === 'openai-chat' && deployment.openAi !== undefined) forwardBytes(ctx, reply, deployment, deployment.openAi);
+    else forwardTranslated(ctx, reply, clientReply, encode);
+  }
+
   function answerLocally(ctx: RequestContext, reply: Reply, answer: NonNullable<RequestContext['syntheticResponse']>): void {
     ctx.result.status = answer.status;
-    reply.send(answer.status, [['content-type', answer.contentType], ['x-request-id', ctx.id], ...ctx.responseHeaders], answer.body);
+    const headers: Array<[string, string]> = [['content-type', answer.contentType], ['x-request-id', ctx.id], ...ctx.responseHeaders];
+    // A translating reply renders a stream event by event.
+    if (reply instanceof DialectReply && answer.contentType.startsWith('text/event-stream')) {
+      reply.start(answer.status, headers);
+      reply.write(answer.body);
+      reply.end();
+    } else reply.send(answer.status, headers, answer.body);
     complete(ctx, 'ok');
   }
 
   /** POST /v1/chat/completions/count_tokens: the prompt's tokens as the stages counted them (exact where a tokenizer ran). */
   function answerCount(ctx: RequestContext, reply: Reply): void {
     const counted = ctx.promptTokens ?? { count: estimatePromptTokens(ctx.rawBody), exact: false };
-    const body = JSON.stringify({ object: 'chat.completion.input_tokens', model: ctx.model, input_tokens: counted.count, exact: counted.exact });
+    const inDialect = countBodyFor(ctx.dialect);
+    const body = inDialect
+      ? inDialect(counted.count)
+      : JSON.stringify({ object: 'chat.completion.input_tokens', model: ctx.model, input_tokens: counted.count, exact: counted.exact });
     ctx.result.status = 200;
     if (ctx.keepResponseBody) ctx.result.responseBody = Buffer.from(body);
     reply.send(200, [jsonType, ['x-request-id', ctx.id], ...ctx.responseHeaders], body);
     complete(ctx, 'ok');
   }
 
-  function handleProxy(head: IncomingHead, body: Buffer, reply: Reply, endpoint: ProxyEndpoint | CountEndpoint, refused: HeadRefusal | undefined): void {
-    const ctx = createContext(head, body, endpoint.operation);
+  function handleProxy(head: IncomingHead, body: Buffer, clientReply: Reply, endpoint: ProxyEndpoint | CountEndpoint, refused: HeadRefusal | undefined): void {
+    const dialect = endpoint.dialect === undefined ? undefined : dialectNamed(endpoint.dialect);
+    let canonical = body;
+    let client: Record<string, unknown> = {};
+    let translateError: unknown;
+    if (dialect !== undefined && refused === undefined) {
+      try {
+        ({ canonical, client } = toCanonicalBody(dialect, body, endpoint.kind === 'count'));
+      } catch (err) {
+        translateError = err;
+      }
+    }
+    const ctx = createContext(head, canonical, endpoint.operation, dialect?.name, body);
+    const encode = dialect === undefined ? undefined : encodeContext(ctx, client);
+    const reply = dialect === undefined || encode === undefined ? clientReply : new DialectReply(clientReply, dialect, encode, ctx.result);
     reply.onAbort(() => complete(ctx, 'aborted'));
     if (refused !== undefined) return fail(ctx, reply, refused);
+    if (translateError !== undefined) return fail(ctx, reply, translateError);
     try {
-      Object.assign(ctx, parseRequest(body, endpoint.requiredField));
+      Object.assign(ctx, parseRequest(canonical, endpoint.requiredField));
       // A count is answered as one JSON body whatever the body's "stream" says.
       if (endpoint.kind === 'count') ctx.stream = false;
+      // The dialect's encoder needs the usage chunk to say usage its own way.
+      if (dialect !== undefined) ctx.clientWantsUsage = true;
       runStages(ctx, reply, authStages, 0, () => {
         const deployment = rt.routes.byModel.get(ctx.model);
         if (!deployment) throw errors.modelNotFound(ctx.model);
         ctx.deployment = deployment;
         runStages(ctx, reply, requestStages, 0, () => {
-          if (endpoint.kind === 'count') answerCount(ctx, reply);
+          // A count answer is already in the client's dialect.
+          if (endpoint.kind === 'count') answerCount(ctx, clientReply);
           else if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse);
-          else forward(ctx, reply, endpoint);
+          else forward(ctx, reply, clientReply, encode);
         });
       });
     } catch (err) {
@@ -160,6 +240,8 @@ export function createHandler(rt: Runtime): RequestHandler {
       runStages(ctx, reply, authStages, 0, () => {
         const allowed = ctx.key?.models;
         let body = allowed ? rt.routes.modelListFor(allowed) : rt.routes.modelList;
+        // Anthropic's SDK lists models with its version header, and reads its own shape.
+        if (id === undefined && head.headers['anthropic-version'] !== undefined) body = anthropicModelList(body);
         if (id !== undefined) {
           const deployment = rt.routes.byModel.get(id);
           if (!deployment || (allowed && !allowed.has(id))) throw errors.modelNotFound(id);
@@ -178,7 +260,8 @@ export function createHandler(rt: Runtime): RequestHandler {
     const match = matchEndpoint(head.method, head.path);
     if (match === undefined || 'wrongMethod' in match) {
       const error = match === undefined ? errors.notFound(head.method, head.path) : errors.methodNotAllowed(head.method, head.path, match.wrongMethod);
-      reply.send(error.status, [jsonType, ['x-request-id', requestIdOf(head)], ...Object.entries(error.headers ?? {})], error.toJSON());
+      const answer = errorInDialectOf(head.path, error);
+      reply.send(answer.status, [jsonType, ['x-request-id', requestIdOf(head)], ...Object.entries(error.headers ?? {})], answer.body);
       return;
     }
     const endpoint = match.endpoint;
@@ -202,3 +285,20 @@ export function createHandler(rt: Runtime): RequestHandler {
 }
 
 const emptyBody = Buffer.alloc(0);
+
+function encodeContext(ctx: RequestContext, request: Record<string, unknown>): EncodeContext {
+  return {
+    get model() {
+      return ctx.model;
+    },
+    requestId: ctx.id,
+    created: Math.floor(ctx.receivedAtEpochMs / 1000),
+    request,
+  };
+}
+
+function pairsOf(flat: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+  return pairs;
+}

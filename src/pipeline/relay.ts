@@ -13,7 +13,7 @@ import type { RequestContext, RequestResult } from './context.js';
 import type { ChunkEvent, ResponseFilter, Stage } from './stage.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamSink } from './upstream.js';
 import { BufferBudget, HeldBytes, type Shortfall } from './buffer-budget.js';
-import { carriesContent, finishReasonFromBody, modelFromBody, modelFromText, usageFromBody, usageFromJson } from './usage.js';
+import { carriesContent, finishReasonFromBody, modelFromBody, modelFromText, usageFromBody, usageFromJson, withoutUsageNull } from './usage.js';
 
 const finishReasonField = /"finish_reason"\s*:\s*"([a-z_]+)"/;
 /**
@@ -52,6 +52,11 @@ export class Relay implements UpstreamSink {
   /** Set by meter() on an event that fails the stream; the events before it are still relayed. */
   private failure: GatewayError | undefined;
   private readonly sentAt = performance.now();
+  /**
+   * The gateway asked for usage on the client's behalf (stream_options.include_usage): every chunk then
+   * carries "usage":null, which the client did not ask to see.
+   */
+  private readonly hideUsageNull: boolean;
   private readonly mutating: ResponseFilter[];
   private readonly observers: ResponseFilter[];
 
@@ -62,6 +67,7 @@ export class Relay implements UpstreamSink {
     filters: ResponseFilter[],
     private readonly onDone: (outcome: Outcome) => void,
   ) {
+    this.hideUsageNull = ctx.stream && !ctx.clientWantsUsage;
     this.mutating = filters.filter((f) => f.mutates);
     this.observers = filters.filter((f) => !f.mutates);
     reply.onAbort(() => {
@@ -344,6 +350,7 @@ export class Relay implements UpstreamSink {
   }
 
   private write(chunk: string | Buffer): void {
+    if (this.hideUsageNull) chunk = withoutUsageNull(chunk);
     if (this.reply.write(chunk) || this.paused || this.reply.done) return;
     this.paused = true;
     this.exchange?.pause();

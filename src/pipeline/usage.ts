@@ -8,12 +8,15 @@ export function usageFromJson(usage: unknown): TokenUsage | undefined {
   const u = usage as Record<string, unknown>;
   const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
   const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
-  const details = u.prompt_tokens_details as { cached_tokens?: unknown } | undefined;
+  const details = u.prompt_tokens_details as { cached_tokens?: unknown; cache_write_tokens?: unknown } | undefined;
+  const output = u.completion_tokens_details as { reasoning_tokens?: unknown } | undefined;
   return {
     promptTokens: prompt,
     completionTokens: completion,
     totalTokens: typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion,
     cachedTokens: typeof details?.cached_tokens === 'number' ? details.cached_tokens : 0,
+    cacheWriteTokens: typeof details?.cache_write_tokens === 'number' ? details.cache_write_tokens : 0,
+    reasoningTokens: typeof output?.reasoning_tokens === 'number' ? output.reasoning_tokens : 0,
   };
 }
 
@@ -31,6 +34,8 @@ const promptKey = Buffer.from('"prompt_tokens"');
 const completionKey = Buffer.from('"completion_tokens"');
 const totalKey = Buffer.from('"total_tokens"');
 const cachedKey = Buffer.from('"cached_tokens"');
+const cacheWriteKey = Buffer.from('"cache_write_tokens"');
+const reasoningKey = Buffer.from('"reasoning_tokens"');
 
 /** The non-negative integer value of the first `key` in body[from, end), or undefined. */
 function intField(body: Buffer, key: Buffer, from: number, end: number): number | undefined {
@@ -66,6 +71,8 @@ export function usageFromBody(body: Buffer): TokenUsage | undefined {
       completionTokens: completion,
       totalTokens: intField(body, totalKey, open, end) ?? prompt + completion,
       cachedTokens: intField(body, cachedKey, open, end) ?? 0,
+      cacheWriteTokens: intField(body, cacheWriteKey, open, end) ?? 0,
+      reasoningTokens: intField(body, reasoningKey, open, end) ?? 0,
     };
   }
   return undefined;
@@ -108,4 +115,26 @@ export function carriesContent(data: string): boolean {
   return (
     /"(content|text|arguments|refusal|reasoning_content)"\s*:\s*"[^"]/.test(data) || data.includes('"tool_calls"')
   );
+}
+
+const usageNull = ',"usage":null';
+const usageNullBytes = Buffer.from(usageNull);
+
+/**
+ * The chunk without its top-level `,"usage":null` members. A match cannot lie inside a JSON string,
+ * where the quotes would be escaped; usage as the first member is left alone (no upstream writes it so).
+ */
+export function withoutUsageNull(chunk: string | Buffer): string | Buffer {
+  if (typeof chunk === 'string') return chunk.includes(usageNull) ? chunk.split(usageNull).join('') : chunk;
+  let at = chunk.indexOf(usageNullBytes);
+  if (at === -1) return chunk;
+  const parts: Buffer[] = [];
+  let from = 0;
+  while (at !== -1) {
+    parts.push(chunk.subarray(from, at));
+    from = at + usageNullBytes.length;
+    at = chunk.indexOf(usageNullBytes, from);
+  }
+  parts.push(chunk.subarray(from));
+  return Buffer.concat(parts);
 }

@@ -51,7 +51,7 @@ export interface ListenOptions {
   /** Bodies above this are refused with 413 before they are buffered. */
   maxBodyBytes: number;
   /** The answer sent, with the connection closed, instead of calling the handler when the body is too large. */
-  bodyTooLarge: () => { status: number; headers: HeaderList; body: string };
+  bodyTooLarge: (head: IncomingHead) => { status: number; headers: HeaderList; body: string };
   /** Request heads (request line and headers) above this are refused with 431 and a close; default 16 KiB. */
   maxHeadBytes?: number;
   /**

@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileRoutes } from '../config/compile.js';
+import { errorInDialectOf } from '../dialects/registry.js';
 import { createFeatures } from '../features.js';
 import { createHandler, type Runtime } from '../pipeline/handler.js';
 import { createScreen } from '../pipeline/screen.js';
@@ -46,9 +47,9 @@ async function main(): Promise<void> {
       maxBodyBytes: config.server.max_body_bytes,
       maxHeadBytes: config.server.max_head_bytes,
       screen: createScreen(stages),
-      bodyTooLarge: () => {
-        const error = errors.bodyTooLarge(config.server.max_body_bytes);
-        return { status: error.status, headers: [['content-type', 'application/json']], body: error.toJSON() };
+      bodyTooLarge: (head) => {
+        const answer = errorInDialectOf(head.path, errors.bodyTooLarge(config.server.max_body_bytes));
+        return { status: answer.status, headers: [['content-type', 'application/json']], body: answer.body };
       },
     },
     createHandler(runtime),

@@ -330,7 +330,7 @@ export function listen(options: ListenOptions, handler: RequestHandler): Promise
     }
     if (length > discardBytes) {
       // Too large even to read and drop: answer now and close.
-      reply.refuse(options.bodyTooLarge());
+      reply.refuse(options.bodyTooLarge(head));
       return;
     }
     readBody(
@@ -339,7 +339,7 @@ export function listen(options: ListenOptions, handler: RequestHandler): Promise
       options.maxBodyBytes,
       discardBytes,
       (body) => guarded(head, body, reply),
-      () => reply.refuse(options.bodyTooLarge()),
+      () => reply.refuse(options.bodyTooLarge(head)),
     );
   });
 

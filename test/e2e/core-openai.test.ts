@@ -286,7 +286,7 @@ describe('byte identity', () => {
     assert.equal(proxied.text, direct.text);
   });
 
-  test('a stream without include_usage is the upstream stream minus only its usage chunk', async () => {
+  test('a stream without include_usage is the upstream stream minus its usage chunk and the usage fields asked for it', async () => {
     const body = { model: 'gpt-4o-mini', messages: user('hello there'), stream: true, max_tokens: 9 };
     // The gateway asks the upstream for usage, so what the upstream sends is the include_usage stream.
     const direct = await rawPost(stack.simURL, { ...body, stream_options: { include_usage: true } });
@@ -294,7 +294,11 @@ describe('byte identity', () => {
     const events = direct.text.split(/(?<=\n\n)/);
     const usageEvents = events.filter((e) => e.includes('"choices":[]'));
     assert.equal(usageEvents.length, 1);
-    assert.equal(proxied.text, events.filter((e) => !e.includes('"choices":[]')).join(''));
+    assert.ok(events.filter((e) => !e.includes('"choices":[]') && e.startsWith('data: {')).every((e) => e.includes(',"usage":null')));
+    const expected = events.filter((e) => !e.includes('"choices":[]')).map((e) => e.replace(',"usage":null', ''));
+    assert.equal(proxied.text, expected.join(''));
+    // …which is exactly what the upstream sends a client that never asked for usage.
+    assert.equal(proxied.text, (await rawPost(stack.simURL, body)).text);
   });
 
   test('a non-stream body is byte-identical direct and through the gateway', async () => {

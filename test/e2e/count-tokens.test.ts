@@ -39,7 +39,13 @@ describe('count_tokens', () => {
   const start = async (extra: Json): Promise<RunningGateway> => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-count-'));
     dirs.push(dir);
-    const object = { ...stackConfigObject(sim.port, dir), ...extra };
+    const base = stackConfigObject(sim.port, dir, {
+      extra: (port) => ({
+        providers: [{ name: 'ant', type: 'anthropic', base_url: `http://127.0.0.1:${port}`, api_key: 'sk-ant' }],
+        models: [{ name: 'claude', provider: 'ant', model: 'claude-sonnet-4-5' }],
+      }),
+    });
+    const object = { ...base, ...extra };
     return startGateway(parseConfig(JSON.stringify(object), 'count-e2e'), { threads: 1 });
   };
 
@@ -50,7 +56,7 @@ describe('count_tokens', () => {
       guards: { prompt: [{ name: 'no-weapons', deny: ['\\bbuild\\b.*\\bbomb'] }] },
       pii: [{ name: 'default', detectors: { email: 'pseudonymize' } }],
       auth: 'keys',
-      keys: [{ name: 'team', key: 'sk-team-count-1', models: ['gpt-4o-mini'], limits: { rpm: 1000, tpm: 10 } }],
+      keys: [{ name: 'team', key: 'sk-team-count-1', models: ['gpt-4o-mini', 'claude'], limits: { rpm: 1000, tpm: 10 } }],
     });
     estimate = await start({});
   });
@@ -116,6 +122,22 @@ describe('count_tokens', () => {
     assert.equal((unknown.body.error as Json).code, 'model_not_found');
     const get = await fetch(`http://127.0.0.1:${exact.port}/v1/chat/completions/count_tokens`);
     assert.equal(get.status, 405);
+  });
+
+  test("another family's model is counted with the default encoding and flagged exact: false; /v1/messages/count_tokens agrees", async () => {
+    const before = simRequests(sim);
+    const res = await count(exact.port, { model: 'claude', messages });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.exact, false);
+    assert.equal(typeof res.body.input_tokens, 'number');
+    const anthropic = await fetch(`http://127.0.0.1:${exact.port}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-team-count-1', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude', system: 'You are terse.', messages: messages.slice(1) }),
+    });
+    assert.equal(anthropic.status, 200);
+    assert.deepEqual(await anthropic.json(), { input_tokens: res.body.input_tokens });
+    assert.equal(simRequests(sim), before, 'counted by the gateway, no upstream call');
   });
 
   test('without a tokenizer: the size estimate, flagged exact: false', async () => {

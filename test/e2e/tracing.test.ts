@@ -140,6 +140,8 @@ describe('OTLP trace export', () => {
     const attrs = attributesOf(chat);
     assert.equal(attrs['gen_ai.operation.name'], 'chat');
     assert.equal(attrs['gen_ai.provider.name'], 'sim');
+    assert.equal(attrs['switchyard.provider_type'], 'openai');
+    assert.equal(attrs['switchyard.client_dialect'], 'openai-chat');
     assert.equal(attrs['gen_ai.request.model'], 'gpt-4o-mini');
     assert.equal(attrs['gen_ai.response.model'], completion.model);
     assert.equal(attrs['gen_ai.usage.input_tokens'], completion.usage?.prompt_tokens);

@@ -399,8 +399,9 @@ const methodPath: Maker = (rng, ep) => {
     return post(ep, `POST on GET ${target}`, body, 'reject', { target, dialect: 'openai' });
   }
   if (how === 2) {
-    const target = rng.pick(['/v1/chat', '/v2/chat/completions', `${ep.path}/extra`, '/', '/v1', '/V1/chat/completions', '/v1/chat%2Fcompletions', '/v1/responses', '/%2e%2e/v1/chat/completions']);
-    return post(ep, `unknown path ${target}`, body, 'reject', { target, dialect: 'openai' });
+    const target = rng.pick(['/v1/chat', '/v2/chat/completions', `${ep.path}/extra`, '/', '/v1', '/V1/chat/completions', '/v1/chat%2Fcompletions', '/v1/responses/extra', '/%2e%2e/v1/chat/completions']);
+    // Unknown paths under an endpoint answer in its dialect (an Anthropic SDK reads Anthropic's 404).
+    return post(ep, `unknown path ${target}`, body, 'reject', { target, dialect: target.startsWith(`${ep.path}/`) ? ep.dialect : 'openai' });
   }
   if (how === 3) return post(ep, 'double slash', body, 'answer', { target: `/${ep.path}` });
   if (how === 4) {

@@ -215,7 +215,8 @@ const anthropicFields: Record<string, FieldSpec> = {
   stream,
   temperature: range(0, 1),
   top_p: range(0, 1),
-  top_k: optInt,
+  // OpenAI-family providers have no top_k: the gateway refuses it for them (400 naming it) unless drop_unsupported.
+  top_k: { valid: (rng) => rng.int(0, 1_000_000), judge: (v) => (absent(v) ? 'ok' : isInt(v) ? 'answer' : 'reject') },
   stop_sequences: judged((v) => absent(v) || (Array.isArray(v) && v.every((s) => typeof s === 'string')), (rng) => [rng.text(1)]),
   metadata: optObject,
 };

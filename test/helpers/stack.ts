@@ -27,6 +27,34 @@ export interface StackOptions {
   server?: Record<string, unknown>;
   /** Point the provider here instead of the simulator (e.g. a closed port). */
   providerBaseURL?: string;
+  /** More providers and models, given the simulator's port (e.g. every provider type, see multiProviders). */
+  extra?: (simPort: number) => { providers: Array<Record<string, unknown>>; models: Array<Record<string, unknown>> };
+  /** Merged over the config object last (feature sections). */
+  config?: Record<string, unknown>;
+}
+
+/** One provider of every type, all served by the simulator, and a model on each. */
+export function multiProviders(simPort: number): { providers: Array<Record<string, unknown>>; models: Array<Record<string, unknown>> } {
+  const origin = `http://127.0.0.1:${simPort}`;
+  return {
+    providers: [
+      { name: 'azure', type: 'azure', base_url: origin, api_key: 'azure-key-test', api_version: '2024-10-21' },
+      { name: 'azure-v1', type: 'azure', base_url: origin, api_key: 'azure-key-test', api_version: 'v1' },
+      { name: 'deepseek', type: 'deepseek', base_url: `${origin}/v1`, api_key: 'sk-deepseek-test' },
+      { name: 'anthropic', type: 'anthropic', base_url: origin, api_key: 'sk-ant-test' },
+      { name: 'gemini', type: 'gemini', base_url: origin, api_key: 'gemini-key-test' },
+      { name: 'bedrock', type: 'bedrock', base_url: origin, region: 'us-east-1', aws_access_key_id: 'AKIDSIMULATOR', aws_secret_access_key: 'sim-secret' },
+    ],
+    models: [
+      { name: 'azure-gpt', provider: 'azure', model: 'gpt-4o-deployment' },
+      { name: 'azure-v1-gpt', provider: 'azure-v1', model: 'gpt-4o' },
+      { name: 'deepseek-chat', provider: 'deepseek' },
+      { name: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-5' },
+      { name: 'gemini', provider: 'gemini', model: 'gemini-2.5-flash' },
+      { name: 'gemini-embed', provider: 'gemini', model: 'gemini-embedding-001' },
+      { name: 'bedrock-claude', provider: 'bedrock', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' },
+    ],
+  };
 }
 
 export interface Stack {
@@ -43,6 +71,7 @@ export interface Stack {
 
 /** The config object a test stack runs with, before validation fills the defaults. */
 export function stackConfigObject(simPort: number, dataDir: string, opts: StackOptions = {}): Record<string, unknown> {
+  const extra = opts.extra?.(simPort) ?? { providers: [], models: [] };
   return {
     server: { host: '127.0.0.1', port: 0, ...opts.server },
     admin: { host: '127.0.0.1', port: 0 },
@@ -56,13 +85,16 @@ export function stackConfigObject(simPort: number, dataDir: string, opts: StackO
         api_key: upstreamKey,
         ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
       },
+      ...extra.providers,
     ],
     models: [
       { name: 'gpt-4o-mini', provider: 'sim' },
       { name: 'gpt-4o', provider: 'sim' },
       { name: 'fast', provider: 'sim', model: 'sim-fast' },
       { name: 'text-embedding-3-small', provider: 'sim' },
+      ...extra.models,
     ],
+    ...opts.config,
   };
 }
 

@@ -42,7 +42,7 @@ function auditRecord(i: number): string {
 
 function auditObject(i: number): AuditRecord {
   return sampleAuditRecord(i, t0 + i, {
-    usage: { prompt_tokens: 10 + i, completion_tokens: 5, total_tokens: 15 + i, cached_tokens: 0 },
+    usage: { prompt_tokens: 10 + i, completion_tokens: 5, total_tokens: 15 + i, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 },
     request_body: { messages: [{ role: 'user', content: `q${i} with a NUL \u0000 inside, then a backslash and text: \\u0000` }] },
   });
 }

@@ -42,7 +42,7 @@ async function start(yaml: string, dataDir: string): Promise<Gateway> {
     },
     finish(ctx, usage) {
       if (usage) {
-        ctx.result.usage = { promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.prompt + usage.completion, cachedTokens: 0 };
+        ctx.result.usage = { promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.prompt + usage.completion, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
       }
       ctx.result.status = 200;
       ctx.result.attempts = 1;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { SharedCounterTable, RowStatus, Slot, type SlotName } from '../../src/limits/shared-table.js';
 import { admitInTable, settleInTable, type Subject } from '../../src/limits/limiter.js';
 import { formatDuration, MINUTE_MS, DAY_MS } from '../../src/limits/windows.js';
-import { PriceTable, priceOf } from '../../src/limits/prices.js';
+import { PriceTable, priceNames, priceOf } from '../../src/limits/prices.js';
 
 const T0 = Date.UTC(2026, 0, 15, 10, 30, 0); // a minute boundary
 
@@ -134,4 +134,14 @@ test('prices: exact, dated variants, overrides, cached input', () => {
   const cost = p.costUsd(['alias', 'my-model'], { promptTokens: 1_000_000, completionTokens: 500_000, cachedTokens: 0 });
   assert.equal(cost, 2);
   assert.equal(priceOf({ input: 2.5, cached_input: 1.25, output: 10 }, { promptTokens: 1000, completionTokens: 100, cachedTokens: 400 }), (600 * 2.5 + 400 * 1.25 + 100 * 10) / 1e6);
+});
+
+test('cache writes are priced at cache_write_input, reads at cached_input, provider/model entries first', () => {
+  const entry = { input: 3, cached_input: 0.3, cache_write_input: 3.75, output: 15 };
+  // 115 input tokens: 100 read from the cache, 5 written to it, 10 plain.
+  assert.equal(priceOf(entry, { promptTokens: 115, completionTokens: 20, cachedTokens: 100, cacheWriteTokens: 5 }), (10 * 3 + 100 * 0.3 + 5 * 3.75 + 20 * 15) / 1e6);
+  const table = new PriceTable({ 'bedrock/claude-x': { input: 1, output: 1 }, 'claude-x': { input: 2, output: 2 } });
+  const usage = { promptTokens: 1_000_000, completionTokens: 0, cachedTokens: 0 };
+  assert.equal(table.costUsd(priceNames('claude-x', 'bedrock', 'claude-x', undefined), usage), 1);
+  assert.equal(table.costUsd(priceNames('claude-x', 'anthropic', 'claude-x', undefined), usage), 2);
 });

@@ -66,7 +66,7 @@ const { parentPort, workerData } = require('node:worker_threads');
         recorder.onUpstreamStart(ctx); recorder.onFirstToken(ctx);
         filter.onEvent({ data: '', json: { id: 'c', choices: [{ index: 0, delta: { content: 'answer ' + i } }] } });
         Object.assign(ctx.result, { status: 200, outcome: 'ok', attempts: 1, ttftMs: 20, durationMs: 50, upstreamMs: 49,
-          usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 0 } });
+          usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } });
         recorder.onComplete(ctx);
       }
       setImmediate(() => setImmediate(() => parentPort.postMessage({ t: 'ran' })));

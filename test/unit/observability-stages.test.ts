@@ -118,7 +118,7 @@ function valueOf(metrics: MetricObjectWithValues<MetricValue<string>>[], name: s
     .reduce((sum, v) => sum + v.value, 0);
 }
 
-function okStream(ctx: RequestContext, ttftMs: number, durationMs: number, usage = { promptTokens: 12, completionTokens: 30, totalTokens: 42, cachedTokens: 4 }) {
+function okStream(ctx: RequestContext, ttftMs: number, durationMs: number, usage = { promptTokens: 12, completionTokens: 30, totalTokens: 42, cachedTokens: 4, cacheWriteTokens: 0, reasoningTokens: 0 }) {
   ctx.result.status = 200;
   ctx.result.outcome = 'ok';
   ctx.result.ttftMs = ttftMs;
@@ -272,8 +272,10 @@ describe('audit record', () => {
     assert.equal(r.attempts, 1);
     assert.equal(r.ttft_ms, 100);
     assert.equal(r.duration_ms, 120);
-    assert.deepEqual(r.usage, { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, cached_tokens: 4 });
+    assert.deepEqual(r.usage, { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, cached_tokens: 4, cache_write_tokens: 0, reasoning_tokens: 0 });
     assert.equal(r.cost_usd, 0.5);
+    assert.equal(r.client_dialect, 'openai-chat');
+    assert.equal(r.provider_type, 'openai');
     assert.deepEqual(r.guard_verdicts, [{ guard: 'pii', action: 'redact' }]);
     assert.equal(r.bodies, true);
     assert.deepEqual(r.request_body, ctx.json);

@@ -133,7 +133,7 @@ describe('metering', () => {
     assert.ok(!reply.text.includes('"usage":{'), 'the usage chunk reached the client');
     assert.ok(reply.text.endsWith('data: [DONE]\n\n'));
     const result = stage.results[0];
-    assert.deepEqual(result.usage, { promptTokens: 3, completionTokens: 5, totalTokens: 8, cachedTokens: 0 });
+    assert.deepEqual(result.usage, { promptTokens: 3, completionTokens: 5, totalTokens: 8, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
     assert.equal(result.outcome, 'ok');
     assert.equal(result.status, 200);
     assert.equal(result.finishReason, 'length');
@@ -164,7 +164,7 @@ describe('metering', () => {
     const body = JSON.parse(reply.text) as { model: string; usage: { completion_tokens: number } };
     assert.equal(body.model, 'sim-fast');
     const result = stage.results[0];
-    assert.deepEqual(result.usage, { promptTokens: 3, completionTokens: 6, totalTokens: 9, cachedTokens: 0 });
+    assert.deepEqual(result.usage, { promptTokens: 3, completionTokens: 6, totalTokens: 9, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
     assert.equal(result.responseModel, 'sim-fast');
     assert.equal(result.finishReason, 'length');
     assert.equal(stage.contexts[0].model, 'fast');

@@ -7,16 +7,18 @@ const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, promp
 
 describe('usageFromJson', () => {
   test('reads the counts and cached tokens', () => {
-    assert.deepEqual(usageFromJson(usage), { promptTokens: 11, completionTokens: 7, totalTokens: 18, cachedTokens: 3 });
+    assert.deepEqual(usageFromJson(usage), { promptTokens: 11, completionTokens: 7, totalTokens: 18, cachedTokens: 3, cacheWriteTokens: 0, reasoningTokens: 0 });
   });
 
   test('missing fields: zeros, total computed', () => {
-    assert.deepEqual(usageFromJson({ prompt_tokens: 4 }), { promptTokens: 4, completionTokens: 0, totalTokens: 4, cachedTokens: 0 });
+    assert.deepEqual(usageFromJson({ prompt_tokens: 4 }), { promptTokens: 4, completionTokens: 0, totalTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
     assert.deepEqual(usageFromJson({ prompt_tokens: 4, completion_tokens: 2 }), {
       promptTokens: 4,
       completionTokens: 2,
       totalTokens: 6,
       cachedTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
     });
   });
 
@@ -37,7 +39,7 @@ describe('usageFromBody', () => {
       usage,
       system_fingerprint: 'fp',
     });
-    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 11, completionTokens: 7, totalTokens: 18, cachedTokens: 3 });
+    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 11, completionTokens: 7, totalTokens: 18, cachedTokens: 3, cacheWriteTokens: 0, reasoningTokens: 0 });
   });
 
   test('"usage" text inside a message is not mistaken for the usage object', () => {
@@ -57,7 +59,7 @@ describe('usageFromBody', () => {
     const data = Array.from({ length: 50 }, (_, i) => ({ object: 'embedding', index: i, embedding: Array(200).fill(0.125) }));
     const body = JSON.stringify({ object: 'list', data, model: 'e', usage: { prompt_tokens: 42, total_tokens: 42 } });
     assert.ok(body.length > 4096 * 4);
-    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 42, completionTokens: 0, totalTokens: 42, cachedTokens: 0 });
+    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 42, completionTokens: 0, totalTokens: 42, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
   });
 
   test('a large body with usage at the start', () => {
@@ -75,7 +77,7 @@ describe('usageFromBody', () => {
       total_tokens: 1290,
     };
     const body = JSON.stringify({ id: 'x', choices: [{ message: { content: '"usage": {"prompt_tokens": 9}' } }], usage }, null, 2);
-    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 1234, completionTokens: 56, totalTokens: 1290, cachedTokens: 128 });
+    assert.deepEqual(usageFromBody(Buffer.from(body)), { promptTokens: 1234, completionTokens: 56, totalTokens: 1290, cachedTokens: 128, cacheWriteTokens: 0, reasoningTokens: 7 });
   });
 
   test('no usage, usage null, or a cut-off body: undefined', () => {
@@ -129,5 +131,14 @@ describe('carriesContent', () => {
 
   test('a usage-only chunk does not count', () => {
     assert.equal(carriesContent(JSON.stringify({ choices: [], usage })), false);
+  });
+});
+
+describe('canonical usage extensions', () => {
+  test('cache writes and reasoning tokens are read from the body and from the parsed object alike', () => {
+    const u = { prompt_tokens: 115, completion_tokens: 20, total_tokens: 135, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 5 }, completion_tokens_details: { reasoning_tokens: 8 } };
+    const expected = { promptTokens: 115, completionTokens: 20, totalTokens: 135, cachedTokens: 100, cacheWriteTokens: 5, reasoningTokens: 8 };
+    assert.deepEqual(usageFromJson(u), expected);
+    assert.deepEqual(usageFromBody(Buffer.from(JSON.stringify({ id: 'x', choices: [], usage: u }))), expected);
   });
 });

@@ -1,0 +1,190 @@
+// Sits between the upstream and the relay when the provider does not speak the canonical form: turns the
+// provider's answer (a body, an SSE or AWS event stream, an error) into canonical bytes, so the relay,
+// its metering and every response filter see OpenAI chunks whatever the provider. When the client speaks
+// the provider's own dialect, `tap` also receives the provider's bytes as they came (see PassThroughReply).
+import { errors, GatewayError } from '../shared/errors.js';
+import { SseParser } from '../sse/parser.js';
+import { doneEvent } from '../sse/writer.js';
+import type { ChatChunk, CanonicalError, JsonObject } from '../translate/canonical.js';
+import type { ProviderAdapter, ProviderTarget, StreamDecoder, StreamFramer, UpstreamEvent } from '../translate/provider.js';
+import { BufferBudget, HeldBytes } from './buffer-budget.js';
+import type { UpstreamExchange, UpstreamHead, UpstreamSink } from './upstream.js';
+
+/** How one response is decoded: the provider's chat translator, or a pass-through family's decoder. */
+export interface ResponseDecoding {
+  response(body: JsonObject, target: ProviderTarget): unknown;
+  stream(target: ProviderTarget): StreamDecoder;
+}
+
+/** Receives the provider's own bytes, for a client that speaks the provider's dialect. */
+export interface RawTap {
+  head(head: UpstreamHead): void;
+  push(chunk: Buffer): void;
+}
+
+class SseFramer implements StreamFramer {
+  private readonly parser = new SseParser();
+  get pendingBytes(): number {
+    return this.parser.pendingBytes;
+  }
+  push(chunk: Buffer): UpstreamEvent[] {
+    return this.parser.push(chunk).map((e) => ({ event: e.event, data: e.data }));
+  }
+}
+
+const unbounded = new BufferBudget(Number.MAX_SAFE_INTEGER);
+const jsonType = 'application/json';
+
+type Mode = 'pending' | 'stream' | 'body' | 'error';
+
+export class TranslatingSink implements UpstreamSink {
+  private mode: Mode = 'pending';
+  private status = 0;
+  private head: UpstreamHead | undefined;
+  private held: HeldBytes | undefined;
+  private framer: StreamFramer | undefined;
+  private decoder: StreamDecoder | undefined;
+  private doneSent = false;
+  private failed = false;
+
+  constructor(
+    private readonly relay: UpstreamSink,
+    private readonly adapter: ProviderAdapter,
+    private readonly decoding: ResponseDecoding,
+    private readonly target: ProviderTarget,
+    private readonly exchange: () => UpstreamExchange | undefined,
+    private readonly tap?: RawTap,
+  ) {}
+
+  onHeaders(head: UpstreamHead): void {
+    this.head = head;
+    this.status = head.status;
+    this.held = new HeldBytes(this.exchange()?.buffers ?? unbounded);
+    this.tap?.head(head);
+    const encoded = head.contentEncoding !== undefined && head.contentEncoding !== 'identity';
+    if (head.status >= 400 && !encoded) {
+      // The relay learns the status once the body says which error it is (e.g. Anthropic 529 → 503).
+      this.mode = 'error';
+      return;
+    }
+    const streamed = this.target.stream && head.status < 300 && isStreamType(head.contentType, this.adapter.framing);
+    if (streamed) {
+      this.framer = this.adapter.framer?.() ?? new SseFramer();
+      this.decoder = this.decoding.stream(this.target);
+      this.mode = 'stream';
+      this.relay.onHeaders({ ...head, contentType: 'text/event-stream', contentLength: undefined });
+      return;
+    }
+    this.mode = 'body';
+    this.relay.onHeaders({ ...head, contentType: encoded ? head.contentType : jsonType, contentLength: undefined });
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.failed) return;
+    if (this.mode === 'stream') {
+      this.tap?.push(chunk);
+      this.translate(() => (this.framer as StreamFramer).push(chunk).flatMap((e) => (this.decoder as StreamDecoder).push(e)));
+      return;
+    }
+    if (this.mode === 'body' && this.head?.contentEncoding !== undefined && this.head.contentEncoding !== 'identity') {
+      this.relay.onData(chunk); // the relay refuses the encoding itself
+      return;
+    }
+    const shortfall = this.held?.append(chunk);
+    if (shortfall !== undefined) this.failWith(shortfall === 'too_large' ? errors.upstreamTooLarge(this.provider, this.exchange()?.buffers.limit ?? 0) : errors.upstreamBufferFull(this.exchange()?.buffers.limit ?? 0));
+  }
+
+  onEnd(): void {
+    if (this.failed) return;
+    if (this.mode === 'stream') {
+      this.translate(() => (this.decoder as StreamDecoder).end());
+      if (!this.failed) this.relay.onEnd();
+      return;
+    }
+    const body = this.held?.body() ?? Buffer.alloc(0);
+    this.held?.release();
+    if (this.mode === 'error') {
+      const mapped = this.adapter.error(this.status, body.toString('utf8'));
+      this.relay.onHeaders({ ...(this.head as UpstreamHead), status: mapped.status, contentType: jsonType, contentLength: undefined });
+      this.tap?.push(body);
+      this.relay.onData(Buffer.from(JSON.stringify(mapped.body)));
+      this.relay.onEnd();
+      return;
+    }
+    if (this.mode === 'body' && this.head?.contentEncoding !== undefined && this.head.contentEncoding !== 'identity') {
+      this.relay.onEnd();
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.failWith(errors.upstreamInvalidResponse(this.provider, `the body is not a valid JSON object (${body.length} bytes).`));
+      return;
+    }
+    let canonical: unknown;
+    try {
+      canonical = this.decoding.response(parsed as JsonObject, this.target);
+    } catch (err) {
+      this.failWith(asGatewayError(err, this.provider));
+      return;
+    }
+    this.tap?.push(body);
+    this.relay.onData(Buffer.from(JSON.stringify(canonical)));
+    this.relay.onEnd();
+  }
+
+  onError(error: GatewayError): void {
+    this.held?.release();
+    if (this.failed) return;
+    this.failed = true;
+    this.relay.onError(error);
+  }
+
+  private get provider(): string {
+    return this.target.provider.name;
+  }
+
+  /** Decodes, then hands the relay canonical SSE: the chunks, and [DONE] once the provider's stream is complete. */
+  private translate(decode: () => Array<ChatChunk | CanonicalError>): void {
+    let chunks: Array<ChatChunk | CanonicalError>;
+    try {
+      chunks = decode();
+    } catch (err) {
+      this.failWith(asGatewayError(err, this.provider));
+      return;
+    }
+    let text = '';
+    for (const chunk of chunks) text += `data: ${JSON.stringify(chunk)}\n\n`;
+    if (!this.doneSent && this.decoder?.complete) {
+      this.doneSent = true;
+      text += doneEvent;
+    }
+    const shortfall = this.held?.holdExactly(this.framer?.pendingBytes ?? 0);
+    if (shortfall !== undefined) {
+      this.failWith(shortfall === 'too_large' ? errors.upstreamTooLarge(this.provider, this.exchange()?.buffers.limit ?? 0) : errors.upstreamBufferFull(this.exchange()?.buffers.limit ?? 0));
+      return;
+    }
+    if (text !== '') this.relay.onData(Buffer.from(text));
+  }
+
+  private failWith(error: GatewayError): void {
+    this.held?.release();
+    this.failed = true;
+    this.exchange()?.abort();
+    this.relay.onError(error);
+  }
+}
+
+function isStreamType(contentType: string | undefined, framing: ProviderAdapter['framing']): boolean {
+  if (contentType === undefined) return false;
+  return framing === 'sse' ? contentType.startsWith('text/event-stream') : contentType.startsWith('application/vnd.amazon.eventstream');
+}
+
+function asGatewayError(err: unknown, provider: string): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return errors.upstreamInvalidResponse(provider, (err as Error)?.message ?? String(err));
+}
