@@ -1,6 +1,7 @@
 // The client's side of translation: the relay and the handler write canonical answers (OpenAI bodies,
 // chunks, errors) to this Reply, and the client receives them in its own dialect.
 import type { HeaderList, Reply } from '../server/http.js';
+import { DelegatingReply } from './delegating-reply.js';
 import { SseParser } from '../sse/parser.js';
 import type { CanonicalError, ChatChunk, ChatCompletion } from '../translate/canonical.js';
 import type { ClientDialect, EncodeContext, StreamEncoder } from '../translate/dialect.js';
@@ -31,25 +32,19 @@ function withJsonType(headers: HeaderList): HeaderList {
   return headers.map(([name, value]): readonly [string, string] => [name, name === 'content-type' ? 'application/json' : value]);
 }
 
-export class DialectReply implements Reply {
+export class DialectReply extends DelegatingReply {
   private encoder: StreamEncoder | undefined;
   private readonly parser = new SseParser();
   private ended = false;
   private failed = false;
 
   constructor(
-    private readonly inner: Reply,
+    inner: Reply,
     private readonly dialect: ClientDialect,
     private readonly encode: EncodeContext,
     private readonly result: RequestResult,
-  ) {}
-
-  get done(): boolean {
-    return this.inner.done;
-  }
-
-  onAbort(cb: () => void): void {
-    this.inner.onAbort(cb);
+  ) {
+    super(inner);
   }
 
   send(status: number, headers: HeaderList, body: string | Uint8Array): void {
@@ -75,10 +70,6 @@ export class DialectReply implements Reply {
     return out === '' ? true : this.inner.write(out);
   }
 
-  onDrain(cb: () => void): void {
-    this.inner.onDrain(cb);
-  }
-
   end(chunk?: string | Uint8Array): void {
     let out = chunk === undefined ? '' : this.translate(chunk);
     if (!this.ended && !this.failed && this.encoder) {
@@ -86,14 +77,6 @@ export class DialectReply implements Reply {
       out += this.encoder.end();
     }
     this.inner.end(out === '' ? undefined : out);
-  }
-
-  destroy(): void {
-    this.inner.destroy();
-  }
-
-  closeWhenDone(): void {
-    this.inner.closeWhenDone();
   }
 
   /** Canonical SSE bytes → the dialect's events; after an error event nothing more is said. */

@@ -44,6 +44,8 @@ function describeJsonError(err: unknown): string {
 /** The body as a JSON object, or the 400 saying why it is not one. */
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
   if (body.length === 0) throw errors.badJson('the body is empty');
+  // Invalid UTF-8 is not JSON text (RFC 8259 §8.1). Decoded, it would be U+FFFD to every stage while the
+  // provider got the original bytes. isUtf8 is one native (simdutf) pass, well under the cost of the decode.
   if (!isUtf8(body)) throw errors.badJson('the body is not valid UTF-8');
   let json: unknown;
   try {
@@ -56,20 +58,7 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
 }
 
 export function parseRequest(body: Buffer, requiredField: string): ParsedRequest {
-  if (body.length === 0) throw errors.badJson('the body is empty');
-  // Invalid UTF-8 is not JSON text (RFC 8259 §8.1). Decoded, it would be U+FFFD to every stage while the
-  // provider got the original bytes. isUtf8 is one native (simdutf) pass, well under the cost of the decode.
-  if (!isUtf8(body)) throw errors.badJson('the body is not valid UTF-8');
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw errors.badJson(describeJsonError(err));
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw errors.badJson('the body must be a JSON object');
-  }
-  const obj = json as Record<string, unknown>;
+  const obj = parseJsonObject(body);
   const model = obj.model;
   if (model === undefined || model === null || model === '') throw errors.missingParam('model');
   if (typeof model !== 'string') throw errors.invalidParam('model', "'model' must be a string.");

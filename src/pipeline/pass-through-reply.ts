@@ -4,6 +4,7 @@
 // Only used when no response filter changes the answer; errors are still rendered from the canonical
 // (redacted) error, in the client's dialect.
 import type { HeaderList, Reply } from '../server/http.js';
+import { DelegatingReply } from './delegating-reply.js';
 import type { ClientDialect, EncodeContext } from '../translate/dialect.js';
 import type { RequestResult } from './context.js';
 import { readCanonicalError, statusOfType } from './dialect-reply.js';
@@ -11,7 +12,7 @@ import { SseParser } from '../sse/parser.js';
 import type { RawTap } from './translating-sink.js';
 import type { UpstreamHead } from './upstream.js';
 
-export class PassThroughReply implements Reply {
+export class PassThroughReply extends DelegatingReply {
   private pending: Buffer[] = [];
   readonly tap: RawTap = {
     head: (_head: UpstreamHead) => undefined,
@@ -21,18 +22,12 @@ export class PassThroughReply implements Reply {
   };
 
   constructor(
-    private readonly inner: Reply,
+    inner: Reply,
     private readonly dialect: ClientDialect,
     private readonly encode: EncodeContext,
     private readonly result: RequestResult,
-  ) {}
-
-  get done(): boolean {
-    return this.inner.done;
-  }
-
-  onAbort(cb: () => void): void {
-    this.inner.onAbort(cb);
+  ) {
+    super(inner);
   }
 
   send(status: number, headers: HeaderList, body: string | Uint8Array): void {
@@ -57,10 +52,6 @@ export class PassThroughReply implements Reply {
     return this.inner.write(this.take());
   }
 
-  onDrain(cb: () => void): void {
-    this.inner.onDrain(cb);
-  }
-
   end(chunk?: string | Uint8Array): void {
     if (chunk === undefined) {
       const rest = this.take();
@@ -74,14 +65,6 @@ export class PassThroughReply implements Reply {
     const last = events[events.length - 1];
     const error = readCanonicalError(last?.data ?? '');
     this.inner.end(this.dialect.streamEncoder(this.encode).error(error, statusOfType(error.error.type)));
-  }
-
-  destroy(): void {
-    this.inner.destroy();
-  }
-
-  closeWhenDone(): void {
-    this.inner.closeWhenDone();
   }
 
   private take(): Buffer {
