@@ -105,7 +105,9 @@ export class TranslatingSink implements UpstreamSink {
     this.held?.release();
     if (this.mode === 'error') {
       const mapped = this.adapter.error(this.status, body.toString('utf8'));
-      this.relay.onHeaders({ ...(this.head as UpstreamHead), status: mapped.status, contentType: jsonType, contentLength: undefined });
+      const head = this.head as UpstreamHead;
+      const retryHeaders = head.retryHeaders ?? mapped.retryHeaders;
+      this.relay.onHeaders({ ...head, status: mapped.status, contentType: jsonType, contentLength: undefined, retryHeaders });
       this.tap?.push(body);
       this.relay.onData(Buffer.from(JSON.stringify(mapped.body)));
       this.relay.onEnd();

@@ -58,6 +58,8 @@ export interface MappedError {
   /** Status for an OpenAI-dialect client (e.g. Anthropic 529 → 503). */
   status: number;
   body: CanonicalError;
+  /** Retry headers the body implies (Google's RetryInfo), relayed like the provider's own retry-after. */
+  retryHeaders?: Array<[string, string]>;
 }
 
 export interface ChatTranslator {

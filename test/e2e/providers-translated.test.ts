@@ -90,9 +90,14 @@ for (const model of ['claude', 'gemini', 'bedrock-claude']) {
       assert.ok((answer.choices[0].message.content ?? '').length > 0);
     });
 
-    test('an upstream 429 is an OpenAI RateLimitError', async () => {
+    test('an upstream 429 is an OpenAI RateLimitError with the retry headers', async () => {
       const faulty = new OpenAI({ baseURL: stack.baseURL, apiKey: clientKey, maxRetries: 0, defaultHeaders: { 'x-sim-fault': 'status-429' } });
-      await assert.rejects(faulty.chat.completions.create({ model, max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => err instanceof OpenAI.RateLimitError);
+      await assert.rejects(faulty.chat.completions.create({ model, max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.RateLimitError);
+        // Relayed from the provider's headers (Gemini's RetryInfo detail alone: test/unit/translate-gemini).
+        assert.equal(err.headers?.get('retry-after'), '1');
+        return true;
+      });
     });
 
     // Gemini has candidateCount; Anthropic and Bedrock Converse answer one choice only.

@@ -357,6 +357,8 @@ describe('gemini end to end: adapter → simulator → adapter', () => {
     assert.deepEqual(geminiAdapter.error(limited.status, limited.text), {
       status: 429,
       body: { error: { message: 'Simulated HTTP 429 (simulator fault status-429).', type: 'rate_limit_error', param: null, code: 'RESOURCE_EXHAUSTED' } },
+      // The simulator's RetryInfo (1s), as headers an OpenAI SDK reads.
+      retryHeaders: [['retry-after', '1'], ['retry-after-ms', '1000']],
     });
     const anonymous = await send(geminiAdapter.chat.request({ model: 'g', messages: [{ role: 'user', content: 'hi' }] }, simTarget()).path, '{"contents":[]}', false);
     const mapped = geminiAdapter.error(anonymous.status, anonymous.text);

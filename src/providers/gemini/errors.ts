@@ -60,7 +60,19 @@ export function mapGoogleError(error: Record<string, unknown>, httpStatus: numbe
   }
   const message = typeof error.message === 'string' && error.message !== '' ? error.message : `Gemini returned HTTP ${httpStatus}${name ? ` (${name})` : ''}.`;
   const body: CanonicalError = { error: { message, type, param: null, code: name ?? null } };
-  return { status, body };
+  const delay = retryDelayOf(error.details);
+  return delay === undefined ? { status, body } : { status, body, retryHeaders: [['retry-after', String(Math.ceil(delay))], ['retry-after-ms', String(Math.round(delay * 1000))]] };
+}
+
+/** Seconds of a google.rpc.RetryInfo detail (`"retryDelay": "37s"` or `"1.5s"`), if any. */
+function retryDelayOf(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details as unknown[]) {
+    if (!isObject(detail) || typeof detail.retryDelay !== 'string') continue;
+    const match = /^(\d+(?:\.\d+)?)s$/.exec(detail.retryDelay);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
 }
 
 /** The `error` object of a body, also when it came wrapped in the array of a JSON-array stream. */
