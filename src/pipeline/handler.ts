@@ -14,14 +14,10 @@ import type { ResponseFilter, Stage } from './stage.js';
 import { upstreamHeaders } from './forward-headers.js';
 import type { UpstreamClients } from './upstream.js';
 import type { EncodeContext } from '../translate/dialect.js';
-import { anthropicModelList, countBodyFor, dialectNamed, errorInDialectOf } from '../dialects/registry.js';
-import { toCanonicalBody } from './ingress.js';
-import { DialectReply } from './dialect-reply.js';
-import { PassThroughReply } from './pass-through-reply.js';
-import { planUpstream } from './upstream-plan.js';
-import { TranslatingSink } from './translating-sink.js';
+import { anthropicModelList, errorInDialectOf } from '../dialects/answers.js';
 import { checkPresetParams, openAiOperationOf } from './preset-params.js';
-import '../dialects/pass-through.js';
+
+type Translation = typeof import('./translation.js');
 
 export interface Runtime {
   readonly routes: CompiledRoutes;
@@ -41,6 +37,12 @@ const jsonType: [string, string] = ['content-type', 'application/json'];
 const usageOperations = new Set<Operation>(['chat.completions', 'completions']);
 
 export function createHandler(rt: Runtime): RequestHandler {
+  let translation: Translation | undefined;
+  let loading: Promise<Translation> | undefined;
+  const loadTranslation = (): Promise<Translation> =>
+    (loading ??= import('./translation.js').then((t) => (translation = t)));
+  // A provider that needs translation: load it now rather than on its first request.
+  if ([...rt.routes.byModel.values()].some((d) => d.openAi === undefined)) loadTranslation().catch(() => undefined);
   const authStages = rt.stages.filter((s) => s.phase === 'auth' && s.onRequest);
   const requestStages = rt.stages.filter((s) => s.phase !== 'auth' && s.onRequest);
   const filterStages = rt.stages.filter((s) => s.responseFilter);
@@ -127,50 +129,40 @@ export function createHandler(rt: Runtime): RequestHandler {
     );
   }
 
-  /**
-   * Any other combination: the canonical request translated for the provider (or, same dialect on both
-   * ends, the client's bytes), the answer made canonical for the relay and rendered in the client's dialect.
-   */
-  function forwardTranslated(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
+  function forward(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
     const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
-    const filters = responseFilters(ctx);
-    const plan = planUpstream(ctx, deployment, filters.some((f) => f.mutates));
-    const dialect = dialectNamed(ctx.dialect);
-    const passThrough = plan.passThrough && dialect !== undefined && encode !== undefined ? new PassThroughReply(clientReply, dialect, encode, ctx.result) : undefined;
-    const relay = new Relay(ctx, passThrough ?? reply, rt.stages, filters, (outcome) => complete(ctx, outcome));
-    const sink = plan.decoding ? new TranslatingSink(relay, plan.adapter, plan.decoding, plan.target, () => relay.exchange, passThrough?.tap) : relay;
-    const headers = upstreamHeaders(ctx.head.headers, deployment.forward, ctx.id, ctx.upstreamHeaders);
-    for (const [name, value] of plan.wire.headers) headers.push(name, value);
-    const body = Buffer.from(plan.wire.body);
-    ctx.result.attempts++;
-    for (const stage of rt.stages) stage.onUpstreamStart?.(ctx);
-    const send = () => {
-      relay.exchange = rt.upstream.send(deployment, plan.wire.path, headers, body, ctx.stream, sink);
-    };
-    const sign = deployment.adapter.sign;
-    if (sign === undefined) return send();
-    const url = new URL(deployment.origin + deployment.basePath + plan.wire.path);
-    sign(deployment.provider, 'POST', url, pairsOf(headers), plan.wire.body).then(
-      (signed) => {
-        if (reply.done) return;
-        for (const [name, value] of signed) headers.push(name, value);
-        send();
-      },
-      (err: unknown) => relay.onError(err instanceof GatewayError ? err : errors.internal(`signing the request failed: ${(err as Error)?.message}`)),
+    if (ctx.dialect === 'openai-chat' && deployment.openAi !== undefined) return forwardBytes(ctx, reply, deployment, deployment.openAi);
+    withTranslation(ctx, reply, (t) =>
+      t.forwardTranslated(ctx, reply, clientReply, encode, {
+        stages: rt.stages,
+        upstream: rt.upstream,
+        filters: responseFilters(ctx),
+        complete: (outcome) => complete(ctx, outcome),
+      }),
     );
   }
 
-  function forward(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
-    const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
-    if (ctx.dialect === 'openai-chat' && deployment.openAi !== undefined) forwardBytes(ctx, reply, deployment, deployment.openAi);
-    else forwardTranslated(ctx, reply, clientReply, encode);
+  /** Runs `next` with the translation module, loading it first if this is the thread's first need of it. */
+  function withTranslation(ctx: RequestContext, reply: Reply, next: (t: Translation) => void): void {
+    if (translation !== undefined) return next(translation);
+    loadTranslation().then(
+      (t) => {
+        if (reply.done) return;
+        try {
+          next(t);
+        } catch (err) {
+          fail(ctx, reply, err);
+        }
+      },
+      (err: unknown) => fail(ctx, reply, err),
+    );
   }
 
-  function answerLocally(ctx: RequestContext, reply: Reply, answer: NonNullable<RequestContext['syntheticResponse']>): void {
+  function answerLocally(ctx: RequestContext, reply: Reply, answer: NonNullable<RequestContext['syntheticResponse']>, translating: boolean): void {
     ctx.result.status = answer.status;
     const headers: Array<[string, string]> = [['content-type', answer.contentType], ['x-request-id', ctx.id], ...ctx.responseHeaders];
     // A translating reply renders a stream event by event.
-    if (reply instanceof DialectReply && answer.contentType.startsWith('text/event-stream')) {
+    if (translating && answer.contentType.startsWith('text/event-stream')) {
       reply.start(answer.status, headers);
       reply.write(answer.body);
       reply.end();
@@ -181,7 +173,7 @@ export function createHandler(rt: Runtime): RequestHandler {
   /** POST /v1/chat/completions/count_tokens: the prompt's tokens as the stages counted them (exact where a tokenizer ran). */
   function answerCount(ctx: RequestContext, reply: Reply): void {
     const counted = ctx.promptTokens ?? { count: estimatePromptTokens(ctx.rawBody), exact: false };
-    const inDialect = countBodyFor(ctx.dialect);
+    const inDialect = ctx.dialect === 'openai-chat' ? undefined : translation?.countBodyFor(ctx.dialect);
     const body = inDialect
       ? inDialect(counted.count)
       : JSON.stringify({ object: 'chat.completion.input_tokens', model: ctx.model, input_tokens: counted.count, exact: counted.exact });
@@ -192,20 +184,21 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   function handleProxy(head: IncomingHead, body: Buffer, clientReply: Reply, endpoint: ProxyEndpoint | CountEndpoint, refused: HeadRefusal | undefined): void {
-    const dialect = endpoint.dialect === undefined ? undefined : dialectNamed(endpoint.dialect);
-    let canonical = body;
-    let client: Record<string, unknown> = {};
-    let translateError: unknown;
-    if (dialect !== undefined && refused === undefined) {
-      try {
-        ({ canonical, client } = toCanonicalBody(dialect, body, endpoint.kind === 'count'));
-      } catch (err) {
-        translateError = err;
-      }
+    if (endpoint.dialect !== undefined && translation === undefined) {
+      // The first request in another dialect waits for the translators to load (once per thread).
+      loadTranslation().then(
+        () => handleProxy(head, body, clientReply, endpoint, refused),
+        (err: unknown) => fail(createContext(head, body, endpoint.operation), clientReply, err),
+      );
+      return;
     }
-    const ctx = createContext(head, canonical, endpoint.operation, dialect?.name, body);
-    const encode = dialect === undefined ? undefined : encodeContext(ctx, client);
-    const reply = dialect === undefined || encode === undefined ? clientReply : new DialectReply(clientReply, dialect, encode, ctx.result);
+    const ingress = endpoint.dialect === undefined ? undefined : translation?.readIngress(endpoint.dialect, body, endpoint.kind === 'count', refused !== undefined);
+    const canonical = ingress?.canonical ?? body;
+    const translateError = ingress?.error;
+    const dialect = ingress?.dialect;
+    const ctx = createContext(head, canonical, endpoint.operation, dialect, body);
+    const encode = ingress === undefined ? undefined : translation?.encodeContext(ctx, ingress.client);
+    const reply = dialect === undefined || encode === undefined ? clientReply : (translation as Translation).dialectReply(clientReply, dialect, encode, ctx);
     reply.onAbort(() => complete(ctx, 'aborted'));
     if (refused !== undefined) return fail(ctx, reply, refused);
     if (translateError !== undefined) return fail(ctx, reply, translateError);
@@ -222,7 +215,7 @@ export function createHandler(rt: Runtime): RequestHandler {
         runStages(ctx, reply, requestStages, 0, () => {
           // A count answer is already in the client's dialect.
           if (endpoint.kind === 'count') answerCount(ctx, clientReply);
-          else if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse);
+          else if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse, reply !== clientReply);
           else forward(ctx, reply, clientReply, encode);
         });
       });
@@ -285,20 +278,3 @@ export function createHandler(rt: Runtime): RequestHandler {
 }
 
 const emptyBody = Buffer.alloc(0);
-
-function encodeContext(ctx: RequestContext, request: Record<string, unknown>): EncodeContext {
-  return {
-    get model() {
-      return ctx.model;
-    },
-    requestId: ctx.id,
-    created: Math.floor(ctx.receivedAtEpochMs / 1000),
-    request,
-  };
-}
-
-function pairsOf(flat: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-  return pairs;
-}

@@ -26,7 +26,7 @@ export interface PassThroughRoute {
   serves(deployment: Deployment): boolean;
   path(deployment: Deployment): string;
   /** Reads the provider's answer (in the client's dialect) into the canonical form, for the stages. */
-  readonly decoding: ResponseDecoding;
+  decoding(deployment: Deployment): ResponseDecoding;
   /** The adapter whose errors the answer carries. */
   adapter(deployment: Deployment): ProviderAdapter;
 }
@@ -67,7 +67,7 @@ export function planUpstream(ctx: RequestContext, deployment: Deployment, answer
     const edits = new Map<string, string>();
     if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
     const body = editTopLevel(ctx.clientBody, edits).toString('utf8');
-    return { wire: { path: route.path(deployment), headers: [], body }, decoding: route.decoding, adapter: route.adapter(deployment), passThrough: true, target };
+    return { wire: { path: route.path(deployment), headers: [], body }, decoding: route.decoding(deployment), adapter: route.adapter(deployment), passThrough: true, target };
   }
   if (ctx.operation === 'embeddings') {
     const translator = adapter.embeddings;

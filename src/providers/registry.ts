@@ -2,17 +2,33 @@
 import type { ProviderType } from '../config/types.js';
 import type { ProviderAdapter, ProviderFamily } from '../translate/provider.js';
 import { openAiAdapter } from './openai/index.js';
-import { geminiAdapter } from './gemini/index.js';
-import { anthropicAdapter } from './anthropic/index.js';
-import { bedrockAdapter } from './bedrock/index.js';
 
 const byFamily: Partial<Record<ProviderFamily, ProviderAdapter>> = {
   openai: openAiAdapter,
   azure: openAiAdapter,
-  gemini: geminiAdapter,
-  anthropic: anthropicAdapter,
-  bedrock: bedrockAdapter,
 };
+
+/**
+ * Families loaded only when a provider of theirs is configured: a thread carries no code it does not
+ * use. It matters for speed, not only memory: Bedrock's signer brings in @smithy/core, whose classes
+ * define static Symbol.hasInstance, and V8 then takes the slow path for every instanceof in the
+ * thread; more loaded code also changed how often the young generation's objects survive a scavenge.
+ * Both cost the OpenAI pass-through path measurably (docs/BENCHMARKS.md, "Translation").
+ */
+const loadedOnDemand: Partial<Record<ProviderFamily, () => Promise<ProviderAdapter>>> = {
+  anthropic: async () => (await import('./anthropic/index.js')).anthropicAdapter,
+  gemini: async () => (await import('./gemini/index.js')).geminiAdapter,
+  bedrock: async () => (await import('./bedrock/index.js')).bedrockAdapter,
+};
+
+/** Loads the adapters of these provider types that are not loaded yet; call before compiling routes. */
+export async function loadAdapters(types: Iterable<ProviderType>): Promise<void> {
+  for (const type of types) {
+    const family = familyOf(type);
+    const load = loadedOnDemand[family];
+    if (byFamily[family] === undefined && load !== undefined) byFamily[family] = await load();
+  }
+}
 
 /** The wire family of a provider type: presets are OpenAI-compatible. */
 export function familyOf(type: ProviderType): ProviderFamily {
@@ -21,7 +37,7 @@ export function familyOf(type: ProviderType): ProviderFamily {
 
 export function adapterFor(type: ProviderType): ProviderAdapter {
   const adapter = byFamily[familyOf(type)];
-  if (adapter === undefined) throw new Error(`provider type '${type}' is not available in this build`);
+  if (adapter === undefined) throw new Error(`provider type '${type}' is not loaded: call loadAdapters() first`);
   return adapter;
 }
 

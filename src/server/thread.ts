@@ -2,7 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileRoutes } from '../config/compile.js';
-import { errorInDialectOf } from '../dialects/registry.js';
+import { loadAdapters } from '../providers/registry.js';
+import { errorInDialectOf } from '../dialects/answers.js';
 import { createFeatures } from '../features.js';
 import { createHandler, type Runtime } from '../pipeline/handler.js';
 import { createScreen } from '../pipeline/screen.js';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     if (feature.initThread) stages.push(...(await feature.initThread(config, data.shared[feature.name], host)));
   }
   const upstream = new UpstreamClients(config);
+  await loadAdapters(config.providers.map((p) => p.type));
   const runtime: Runtime = { routes: compileRoutes(config), stages, upstream, draining: false, serving: false };
   const listener = await listen(
     {
