@@ -9,11 +9,10 @@ const byFamily: Partial<Record<ProviderFamily, ProviderAdapter>> = {
 };
 
 /**
- * Families loaded only when a provider of theirs is configured: a thread carries no code it does not
- * use. It matters for speed, not only memory: Bedrock's signer brings in @smithy/core, whose classes
- * define static Symbol.hasInstance, and V8 then takes the slow path for every instanceof in the
- * thread; more loaded code also changed how often the young generation's objects survive a scavenge.
- * Both cost the OpenAI pass-through path measurably (docs/BENCHMARKS.md, "Translation").
+ * Families loaded only when a provider of theirs is configured: a thread carries no code it does not use.
+ * It matters for speed, not only memory: with every translator loaded at start, a thread serving only
+ * OpenAI traffic ran 12–20% slower, its young-generation scavenges taking about 4× longer (found by
+ * bisection; importing any large unused module did the same; docs/BENCHMARKS.md, "Translation").
  */
 const loadedOnDemand: Partial<Record<ProviderFamily, () => Promise<ProviderAdapter>>> = {
   anthropic: async () => (await import('./anthropic/index.js')).anthropicAdapter,
