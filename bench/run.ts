@@ -17,7 +17,7 @@ import { runSweep } from './scenarios/throughput.js';
 import { runRatioRounds } from './scenarios/ratio-rounds.js';
 
 const usage = `npm run bench -- [options]
-  --only SUITES        core (default), limits, observability, guards, guards-gateway, all; comma-separated
+  --only SUITES        core (default), limits, observability, guards, guards-gateway, translation, all; comma-separated
   --duration S         seconds per load cell (default 5; --quick: 2)
   --warmup S           warm-up seconds before each cell (default 1)
   --concurrency LIST   sweep concurrencies (default 1,8,64,256)
@@ -79,6 +79,7 @@ const extraSuites: Record<string, { file: string; entry: string }> = {
   observability: { file: './observability.js', entry: 'runObservabilityBench' },
   guards: { file: './guards.js', entry: 'runGuardsBench' },
   'guards-gateway': { file: './guards-gateway.js', entry: 'runGuardsGatewayBench' },
+  translation: { file: './translation.js', entry: 'runTranslationBench' },
 };
 
 async function runCore(): Promise<Record<string, unknown>> {

@@ -4,6 +4,7 @@
 // repo so that it resolves node_modules).
 // SWITCHYARD_AB=cpu measures the gateway process's CPU per request instead (all its threads, from
 // /proc/PID/stat over the measured part, at c=8): it moves far less with the machine's load.
+// SWITCHYARD_AB_STREAM=1 sends streamed requests (stream: true, no include_usage) instead.
 // Run from the repo after a build:
 //   node bench/experiments/gateway-ab.mjs off on [ROUNDS=6] [SECONDS=3]
 //   node bench/experiments/gateway-ab.mjs on:$PWD/.old-dist on      # an older build against this one
@@ -16,7 +17,7 @@ const { startSimulator, freePort } = await import(`${dist}/bench/lib/targets.js`
 const { Child } = await import(`${dist}/bench/lib/child.js`);
 const { runLoad } = await import(`${dist}/bench/lib/load.js`);
 const work = mkdtempSync(join(tmpdir(), 'switchyard-ab-'));
-const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there, how are you today?' }], max_tokens: 16 });
+const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there, how are you today?' }], max_tokens: 16, ...(process.env.SWITCHYARD_AB_STREAM === '1' ? { stream: true } : {}) });
 const obs = {
   off: 'metrics: { enabled: false }\naudit: { enabled: false }',
   on: 'metrics: { enabled: true }\naudit: { enabled: true, bodies: true, sinks: { file: { enabled: true, fsync_ms: 100 } } }',
