@@ -2,7 +2,7 @@
 // thought part first; streamed as SSE (alt=sse) or, as Google does without it, one JSON array.
 import { errors } from '../shared/errors.js';
 import type { EventStream } from './delivery.js';
-import { argsOf, sampleOf } from './gemini-schema.js';
+import { schemaValue } from './schema-value.js';
 import type { RequestPlan } from './options.js';
 import { jsonHeaders, sseHeaders, type Answer, type AnswerContext } from './openai.js';
 import { answerLength, argumentPieces, isObject, optionalCount, type JsonObject } from './request.js';
@@ -81,7 +81,7 @@ function textPlan(length: { tokens: number; cut: boolean }, chunkTokens: number)
 
 function jsonPlan(config: JsonObject, length: { tokens: number }): Plan {
   const schema = config.responseJsonSchema ?? config.responseSchema;
-  const json = JSON.stringify(schema === undefined ? { text: tokenRange(0, length.tokens) } : sampleOf(schema));
+  const json = JSON.stringify(schema === undefined ? { text: tokenRange(0, length.tokens) } : schemaValue(schema));
   const chunks = argumentPieces(json);
   return { count: chunks.length, piece: (i) => `{"text":${JSON.stringify(chunks[i])}}`, part: `{"text":${JSON.stringify(json)}}`, tokens: chunks.length, finish: 'STOP' };
 }
@@ -168,4 +168,10 @@ function arrayStream(chunks: Chunks): EventStream {
     tail: `${!opened && chunks.count === 0 ? '[' : '\r\n,'}${chunks.final}]`,
     malformed: '{"candidates":[{"content":{"parts":[{"text":"unterminated',
   };
+}
+
+/** Function-call args are always an object (Gemini's Struct). */
+function argsOf(schema: unknown): JsonObject {
+  const value = schemaValue(schema);
+  return isObject(value) ? value : {};
 }

@@ -1,5 +1,6 @@
-// A small deterministic value valid against a JSON Schema, for simulated structured outputs: objects with
-// all their properties, enums and consts, string formats, number bounds, arrays of minItems, local $refs.
+// A small deterministic value valid against a JSON Schema (or Gemini's OpenAPI-subset Schema, whose types
+// are upper case), for simulated structured outputs and tool arguments: objects with all their
+// properties, enums and consts, string formats, number bounds, arrays of minItems, local $refs.
 type Schema = Record<string, unknown>;
 
 function isSchema(value: unknown): value is Schema {
@@ -46,8 +47,11 @@ function resolveRef(ref: string, root: Schema): unknown {
 
 function firstType(schema: Schema): string | undefined {
   const type = schema.type;
-  if (typeof type === 'string') return type;
-  if (Array.isArray(type)) return (type.find((t) => t !== 'null') ?? type[0]) as string | undefined;
+  if (typeof type === 'string') return type.toLowerCase();
+  if (Array.isArray(type)) {
+    const first = (type.find((t) => typeof t === 'string' && t.toLowerCase() !== 'null') ?? type[0]) as string | undefined;
+    return first?.toLowerCase();
+  }
   if (isSchema(schema.properties)) return 'object';
   if (schema.items !== undefined) return 'array';
   return undefined;
