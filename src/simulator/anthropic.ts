@@ -85,11 +85,19 @@ function chosenTools(body: JsonObject, sequence: number): AnswerBlock[] {
   const tools = Array.isArray(body.tools) ? body.tools.filter((t): t is JsonObject => isObject(t) && typeof t.name === 'string') : [];
   const choice = isObject(body.tool_choice) ? body.tool_choice : { type: 'auto' };
   if (tools.length === 0 || choice.type === 'none') return [];
+  // After a tool result, "auto" answers in text, so an agent's tool loop (Claude Code's) comes to an end.
+  if (choice.type === 'auto' && lastTurnHasToolResult(body)) return [];
   const picked =
     choice.type === 'tool'
       ? tools.filter((t) => t.name === choice.name).slice(0, 1)
       : tools.slice(0, choice.type === 'any' && choice.disable_parallel_tool_use !== true ? 2 : 1);
   return picked.map((tool, k) => toolBlock(k === 0 ? `toolu_sim_${sequence}` : `toolu_sim_${sequence}_${k}`, tool.name as string, toolArguments(tool.input_schema)));
+}
+
+function lastTurnHasToolResult(body: JsonObject): boolean {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last = messages[messages.length - 1];
+  return isObject(last) && last.role === 'user' && Array.isArray(last.content) && last.content.some((b) => isObject(b) && b.type === 'tool_result');
 }
 
 /** The thinking budget when thinking is enabled, checked as Anthropic checks it. */

@@ -48,11 +48,19 @@ function chosenTool(body: JsonObject, sequence: number): ToolCall | undefined {
   const tools = body.tools;
   if (!Array.isArray(tools) || tools.length === 0 || body.tool_choice === 'none') return undefined;
   const choice = body.tool_choice;
+  // After a tool result, "auto" answers in text, so an agent's tool loop comes to an end.
+  if ((choice === undefined || choice === 'auto') && lastMessageIsToolResult(body)) return undefined;
   const wanted = isObject(choice) && isObject(choice.function) ? choice.function.name : undefined;
   const functions = tools.map((tool) => (isObject(tool) && isObject(tool.function) ? tool.function : undefined));
   const fn = functions.find((f) => f !== undefined && (wanted === undefined || f.name === wanted));
   if (fn === undefined || typeof fn.name !== 'string') return undefined;
   return { id: `call_sim_${sequence}`, name: fn.name, args: toolArguments(fn.parameters) };
+}
+
+function lastMessageIsToolResult(body: JsonObject): boolean {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last = messages[messages.length - 1];
+  return isObject(last) && last.role === 'tool';
 }
 
 export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerContext): Answer {
