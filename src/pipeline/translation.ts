@@ -6,7 +6,7 @@ import { errors, GatewayError } from '../shared/errors.js';
 import type { DialectName, EncodeContext } from '../translate/dialect.js';
 import { countBodyFor, dialectNamed } from '../dialects/registry.js';
 import '../dialects/pass-through.js';
-import type { RequestContext } from './context.js';
+import { estimatePromptTokens, type RequestContext } from './context.js';
 import { DialectReply } from './dialect-reply.js';
 import { upstreamHeaders } from './forward-headers.js';
 import { toCanonicalBody } from './ingress.js';
@@ -47,6 +47,9 @@ export function encodeContext(ctx: RequestContext, request: Record<string, unkno
     requestId: ctx.id,
     created: Math.floor(ctx.receivedAtEpochMs / 1000),
     request,
+    get promptTokens() {
+      return ctx.promptTokens?.count ?? estimatePromptTokens(ctx.rawBody);
+    },
   };
 }
 

@@ -14,6 +14,8 @@ export interface EncodeContext {
   readonly created: number;
   /** The client's original (parsed) request, for dialects that echo parts of it (Responses echoes instructions, tools…). */
   readonly request: JsonObject;
+  /** The prompt's tokens as the gateway counted or estimated them, before the provider reports its own. */
+  readonly promptTokens?: number;
 }
 
 /** One canonical stream → the dialect's SSE text. Each call returns the text to write ('' for nothing yet). */

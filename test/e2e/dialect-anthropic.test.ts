@@ -41,7 +41,11 @@ for (const model of ['gpt-4o-mini', 'claude', 'gemini', 'bedrock-claude']) {
     test('streamed: the SDK assembles the same kind of message from the events', async () => {
       const stream = client.messages.stream({ model, max_tokens: 24, messages: [{ role: 'user', content: 'Tell me a story' }] });
       const types: string[] = [];
-      stream.on('streamEvent', (e) => types.push(e.type));
+      let startInput = -1;
+      stream.on('streamEvent', (e) => {
+        types.push(e.type);
+        if (e.type === 'message_start') startInput = e.message.usage.input_tokens;
+      });
       const message = await stream.finalMessage();
       assert.equal(types[0], 'message_start');
       assert.equal(types.at(-1), 'message_stop');
@@ -49,6 +53,8 @@ for (const model of ['gpt-4o-mini', 'claude', 'gemini', 'bedrock-claude']) {
       const text = message.content.find((b) => b.type === 'text');
       assert.ok(text && text.type === 'text' && text.text.length > 0);
       assert.ok(message.usage.output_tokens > 0);
+      // Translated or forwarded, message_start already says how large the prompt is.
+      assert.ok(startInput > 0, `message_start input_tokens ${startInput}`);
     });
 
     test('a forced tool call streams its input JSON and parses to an object', async () => {

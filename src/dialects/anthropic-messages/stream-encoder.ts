@@ -67,7 +67,8 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: anthropicUsage(null),
+      // The provider's count comes with message_delta; until then the gateway's, for clients that read it here.
+      usage: { ...anthropicUsage(null), input_tokens: this.ctx.promptTokens ?? 0 },
     };
     return sseEvent('message_start', { type: 'message_start', message }) + sseEvent('ping', { type: 'ping' });
   }
