@@ -30,12 +30,17 @@ export interface AnswerContext {
 
 export type Answer = { kind: 'whole'; answer: WholeAnswer } | { kind: 'stream'; stream: EventStream };
 
-function usageJson(prompt: number, completion: number): string {
+function usageJson(prompt: number, completion: number, reasoning = 0): string {
   return (
     `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion},` +
-    `"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}`
+    `"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":${reasoning}}}`
   );
 }
+
+/** Reasoning models as DeepSeek and Qwen serve them: the thinking comes first, as reasoning_content. */
+const reasoningText = 'The user greets me; a short friendly answer fits.';
+const reasoningTokens = estimateTokens(reasoningText.length);
+const isReasoningModel = (model: string): boolean => model.includes('reasoner');
 
 interface ToolCall {
   id: string;
@@ -73,7 +78,7 @@ export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerConte
   const length = answerLength(plan.completion_tokens, limit);
   const head = `{"id":"chatcmpl-sim-${ctx.sequence}","object":"chat.completion","created":${ctx.created},"model":${JSON.stringify(model)}`;
   if (isStreaming(body)) {
-    return { kind: 'stream', stream: chatStream(head, tool, structured, length, promptTokens, plan.chunk_tokens, includeUsage(body)) };
+    return { kind: 'stream', stream: chatStream(head, tool, structured, length, promptTokens, plan.chunk_tokens, includeUsage(body), isReasoningModel(model)) };
   }
   let message: string;
   let completionTokens: number;
@@ -88,10 +93,12 @@ export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerConte
     completionTokens = structured.pieces.length;
     finish = structured.cut ? 'length' : 'stop';
   } else {
-    message = `{"role":"assistant","content":${jsonTextOf(length.tokens)},"refusal":null,"annotations":[]}`;
+    const reasoning = isReasoningModel(model) ? `"reasoning_content":${JSON.stringify(reasoningText)},` : '';
+    message = `{"role":"assistant",${reasoning}"content":${jsonTextOf(length.tokens)},"refusal":null,"annotations":[]}`;
     completionTokens = length.tokens;
     finish = length.cut ? 'length' : 'stop';
   }
+  const reasoned = !tool && !structured && isReasoningModel(model) ? reasoningTokens : 0;
   return {
     kind: 'whole',
     answer: {
@@ -99,7 +106,7 @@ export function answerChat(body: JsonObject, plan: RequestPlan, ctx: AnswerConte
       headers: jsonHeaders,
       body:
         `${head},"choices":[{"index":0,"message":${message},"logprobs":null,"finish_reason":"${finish}"}],` +
-        `"usage":${usageJson(promptTokens, completionTokens)},"service_tier":"default",${fingerprint}}`,
+        `"usage":${usageJson(promptTokens, completionTokens + reasoned, reasoned)},"service_tier":"default",${fingerprint}}`,
       tokens: completionTokens,
       malformed: `${head},"choices":[{"index":0,"message":{"role":"assistant","content":"trunc`,
     },
@@ -128,12 +135,15 @@ function chatStream(
   promptTokens: number,
   chunkTokens: number,
   withUsage: boolean,
+  reasons: boolean,
 ): EventStream {
   const prefix = `data: ${objectHead.replace('"chat.completion"', '"chat.completion.chunk"')},${fingerprint},"choices":[{"index":0,"delta":`;
   const suffix = withUsage ? '}],"usage":null}\n\n' : '}]}\n\n';
   const event = (delta: string, finish: string): string => `${prefix}${delta},"logprobs":null,"finish_reason":${finish}${suffix}`;
-  const usageEvent = (completion: number): string =>
-    withUsage ? `data: ${objectHead.replace('"chat.completion"', '"chat.completion.chunk"')},${fingerprint},"choices":[],"usage":${usageJson(promptTokens, completion)}}\n\n` : '';
+  const usageEvent = (completion: number, reasoning = 0): string =>
+    withUsage
+      ? `data: ${objectHead.replace('"chat.completion"', '"chat.completion.chunk"')},${fingerprint},"choices":[],"usage":${usageJson(promptTokens, completion + reasoning, reasoning)}}\n\n`
+      : '';
   const malformed = `${prefix}{"content":"unterminated}\n\n`;
   if (tool) {
     const pieces = argumentPieces(tool.args);
@@ -160,15 +170,16 @@ function chatStream(
     };
   }
   const total = length.tokens;
+  const reasoning = reasons ? event(`{"reasoning_content":${JSON.stringify(reasoningText)}}`, 'null') : '';
   return {
     headers: sseHeaders,
-    head: roleEvent,
+    head: roleEvent + reasoning,
     contentCount: Math.ceil(total / chunkTokens),
     content: (i) => {
       const from = i * chunkTokens;
       return event(`{"content":${jsonChunkOf(from, Math.min(chunkTokens, total - from))}}`, 'null');
     },
-    tail: event('{}', length.cut ? '"length"' : '"stop"') + usageEvent(total) + done,
+    tail: event('{}', length.cut ? '"length"' : '"stop"') + usageEvent(total, reasons ? reasoningTokens : 0) + done,
     malformed,
   };
 }

@@ -1,6 +1,7 @@
 // Azure OpenAI and the OpenAI-compatible presets through the real gateway, with the official openai SDK.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { clientKey, startStack, type Stack } from '../helpers/stack.js';
 
@@ -23,6 +24,7 @@ before(async () => {
           { name: 'azure-v1-gpt', provider: 'azure-v1', model: 'gpt-4o' },
           { name: 'deepseek-chat', provider: 'deepseek' },
           { name: 'deepseek-lenient', provider: 'deepseek', model: 'deepseek-chat', drop_unsupported: true },
+          { name: 'deepseek-reasoner', provider: 'deepseek' },
         ],
       };
     },
@@ -105,5 +107,23 @@ describe('presets', () => {
     const answer = await stack.client.chat.completions.create({ model: 'deepseek-lenient', messages: [{ role: 'user', content: 'hi' }], n: 2 });
     assert.equal(answer.choices.length, 1);
     assert.equal((lastRequest().body as { n: unknown }).n, null);
+  });
+
+  test("DeepSeek's reasoning_content reaches an OpenAI client as it is, with its reasoning tokens", async () => {
+    const answer = await stack.client.chat.completions.create({ model: 'deepseek-reasoner', messages: [{ role: 'user', content: 'hi' }] });
+    const message = answer.choices[0].message as { reasoning_content?: string; content: string | null };
+    assert.ok((message.reasoning_content ?? '').length > 0);
+    assert.ok((message.content ?? '').length > 0);
+    assert.ok((answer.usage?.completion_tokens_details?.reasoning_tokens ?? 0) > 0);
+  });
+
+  test('…and an Anthropic client gets it as a thinking block, whole and streamed', async () => {
+    const anthropic = new Anthropic({ baseURL: stack.baseURL.replace(/\/v1$/, ''), apiKey: clientKey, maxRetries: 0 });
+    const whole = await anthropic.messages.create({ model: 'deepseek-reasoner', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] });
+    assert.deepEqual(whole.content.map((b) => b.type), ['thinking', 'text']);
+    const streamed = await anthropic.messages.stream({ model: 'deepseek-reasoner', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+    assert.deepEqual(streamed.content.map((b) => b.type), ['thinking', 'text']);
+    const thinking = streamed.content[0];
+    assert.ok(thinking.type === 'thinking' && thinking.thinking === (whole.content[0] as { thinking: string }).thinking);
   });
 });
