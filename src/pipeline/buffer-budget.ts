@@ -2,6 +2,7 @@
 // error bodies) until they are complete, and the incomplete event of a stream. Bounded by
 // server.max_buffered_upstream_bytes, so a few huge bodies cannot take the process's memory: a response
 // that does not fit is refused instead.
+import { errors, type GatewayError } from '../shared/errors.js';
 
 export class BufferBudget {
   private used = 0;
@@ -27,6 +28,11 @@ export class BufferBudget {
 
 /** Why bytes were not held: one response larger than the whole budget (retrying cannot help), or no room now. */
 export type Shortfall = 'too_large' | 'full';
+
+/** The error a response that does not fit ends with: for good (502) or for now (503, retry). */
+export function shortfallError(shortfall: Shortfall, provider: string, limit: number): GatewayError {
+  return shortfall === 'too_large' ? errors.upstreamTooLarge(provider, limit) : errors.upstreamBufferFull(limit);
+}
 
 /** What one relay holds, within the thread's budget; release() gives it all back. */
 export class HeldBytes {

@@ -27,9 +27,14 @@ function text(body: string | Uint8Array): string {
   return typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
 
-/** Headers of a whole answer, with content-length left to the transport. */
-function withJsonType(headers: HeaderList): HeaderList {
-  return headers.map(([name, value]): readonly [string, string] => [name, name === 'content-type' ? 'application/json' : value]);
+/**
+ * A canonical error answer (what the relay or handler sends with a status ≥ 400, always JSON) sent as
+ * the dialect says it, with the dialect's status, which is then the request's.
+ */
+export function sendInDialect(inner: Reply, dialect: ClientDialect, result: RequestResult, status: number, headers: HeaderList, body: string | Uint8Array): void {
+  const answer = dialect.error(status, readCanonicalError(text(body)));
+  result.status = answer.status;
+  inner.send(answer.status, headers, answer.body);
 }
 
 export class DialectReply extends DelegatingReply {
@@ -48,12 +53,7 @@ export class DialectReply extends DelegatingReply {
   }
 
   send(status: number, headers: HeaderList, body: string | Uint8Array): void {
-    if (status >= 400) {
-      const answer = this.dialect.error(status, readCanonicalError(text(body)));
-      this.result.status = answer.status;
-      this.inner.send(answer.status, withJsonType(headers), answer.body);
-      return;
-    }
+    if (status >= 400) return sendInDialect(this.inner, this.dialect, this.result, status, headers, body);
     const completion = JSON.parse(text(body)) as ChatCompletion;
     const out = JSON.stringify(this.dialect.fromCompletion(completion, this.encode));
     if (this.result.responseBody !== undefined) this.result.responseBody = Buffer.from(out);

@@ -5,7 +5,7 @@ import type { HeadRefusal, IncomingHead, Reply, RequestHandler } from '../server
 import { errors, GatewayError } from '../shared/errors.js';
 import { editTopLevel } from '../shared/json-body.js';
 import { log } from '../shared/log.js';
-import type { CompiledRoutes } from '../config/compile.js';
+import type { CompiledRoutes, Deployment } from '../config/compile.js';
 import { createContext, estimatePromptTokens, requestIdOf, type Operation, type RequestContext } from './context.js';
 import { matchEndpoint, type Endpoint } from './endpoints.js';
 import { parseRequest } from './parse.js';
@@ -108,8 +108,7 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   /** OpenAI chat client, OpenAI-family provider: the client's bytes go as they are, bar a few top-level edits. */
-  function forwardBytes(ctx: RequestContext, reply: Reply, deployment: NonNullable<RequestContext['deployment']>, paths: NonNullable<RequestContext['deployment']>['openAi']): void {
-    const openAi = paths as NonNullable<typeof paths>;
+  function forwardBytes(ctx: RequestContext, reply: Reply, deployment: Deployment, openAi: NonNullable<Deployment['openAi']>): void {
     const addUsage = ctx.stream && !ctx.clientWantsUsage && usageOperations.has(ctx.operation);
     const edits = new Map<string, string>();
     if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
@@ -130,7 +129,7 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   function forward(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
-    const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
+    const deployment = ctx.deployment as Deployment;
     if (ctx.dialect === 'openai-chat' && deployment.openAi !== undefined) return forwardBytes(ctx, reply, deployment, deployment.openAi);
     withTranslation(ctx, reply, (t) =>
       t.forwardTranslated(ctx, reply, clientReply, encode, {

@@ -7,15 +7,13 @@ import type { HeaderList, Reply } from '../server/http.js';
 import { DelegatingReply } from './delegating-reply.js';
 import type { ClientDialect, EncodeContext } from '../translate/dialect.js';
 import type { RequestResult } from './context.js';
-import { readCanonicalError, statusOfType } from './dialect-reply.js';
+import { readCanonicalError, sendInDialect, statusOfType } from './dialect-reply.js';
 import { SseParser } from '../sse/parser.js';
 import type { RawTap } from './translating-sink.js';
-import type { UpstreamHead } from './upstream.js';
 
 export class PassThroughReply extends DelegatingReply {
   private pending: Buffer[] = [];
   readonly tap: RawTap = {
-    head: (_head: UpstreamHead) => undefined,
     push: (chunk: Buffer) => {
       this.pending.push(chunk);
     },
@@ -31,12 +29,7 @@ export class PassThroughReply extends DelegatingReply {
   }
 
   send(status: number, headers: HeaderList, body: string | Uint8Array): void {
-    if (status >= 400) {
-      const answer = this.dialect.error(status, readCanonicalError(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')));
-      this.result.status = answer.status;
-      this.inner.send(answer.status, headers, answer.body);
-      return;
-    }
+    if (status >= 400) return sendInDialect(this.inner, this.dialect, this.result, status, headers, body);
     const raw = this.take();
     if (this.result.responseBody !== undefined) this.result.responseBody = raw;
     this.inner.send(status, headers, raw);

@@ -12,7 +12,7 @@ import { isJsonObject } from '../shared/json-validate.js';
 import type { RequestContext, RequestResult } from './context.js';
 import type { ChunkEvent, ResponseFilter, Stage } from './stage.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamSink } from './upstream.js';
-import { BufferBudget, HeldBytes, type Shortfall } from './buffer-budget.js';
+import { BufferBudget, HeldBytes, shortfallError, type Shortfall } from './buffer-budget.js';
 import { carriesContent, finishReasonFromBody, modelFromBody, modelFromText, usageFromBody, usageFromJson, withoutUsageNull } from './usage.js';
 
 const finishReasonField = /"finish_reason"\s*:\s*"([a-z_]+)"/;
@@ -165,9 +165,8 @@ export class Relay implements UpstreamSink {
   /** Bytes that would not fit the thread's budget end the request: for good (502) or for now (503). */
   private refuseIf(shortfall: Shortfall | undefined): void {
     if (shortfall === undefined) return;
-    const limit = this.exchange?.buffers.limit ?? unbounded.limit;
-    if (shortfall === 'too_large') this.fail(errors.upstreamTooLarge(this.provider, limit));
-    else this.fail(errors.upstreamBufferFull(limit), 'gateway_error');
+    const error = shortfallError(shortfall, this.provider, this.exchange?.buffers.limit ?? unbounded.limit);
+    this.fail(error, shortfall === 'full' ? 'gateway_error' : 'upstream_error');
   }
 
   private endStream(): void {

@@ -7,7 +7,7 @@ import { SseParser } from '../sse/parser.js';
 import { doneEvent } from '../sse/writer.js';
 import type { ChatChunk, CanonicalError, JsonObject } from '../translate/canonical.js';
 import type { ProviderAdapter, ProviderTarget, StreamDecoder, StreamFramer, UpstreamEvent } from '../translate/provider.js';
-import { BufferBudget, HeldBytes } from './buffer-budget.js';
+import { BufferBudget, HeldBytes, shortfallError, type Shortfall } from './buffer-budget.js';
 import type { UpstreamExchange, UpstreamHead, UpstreamSink } from './upstream.js';
 
 /** How one response is decoded: the provider's chat translator, or a pass-through family's decoder. */
@@ -18,7 +18,6 @@ export interface ResponseDecoding {
 
 /** Receives the provider's own bytes, for a client that speaks the provider's dialect. */
 export interface RawTap {
-  head(head: UpstreamHead): void;
   push(chunk: Buffer): void;
 }
 
@@ -60,7 +59,6 @@ export class TranslatingSink implements UpstreamSink {
     this.head = head;
     this.status = head.status;
     this.held = new HeldBytes(this.exchange()?.buffers ?? unbounded);
-    this.tap?.head(head);
     const encoded = head.contentEncoding !== undefined && head.contentEncoding !== 'identity';
     if (head.status >= 400 && !encoded) {
       // The relay learns the status once the body says which error it is (e.g. Anthropic 529 → 503).
@@ -90,8 +88,7 @@ export class TranslatingSink implements UpstreamSink {
       this.relay.onData(chunk); // the relay refuses the encoding itself
       return;
     }
-    const shortfall = this.held?.append(chunk);
-    if (shortfall !== undefined) this.failWith(shortfall === 'too_large' ? errors.upstreamTooLarge(this.provider, this.exchange()?.buffers.limit ?? 0) : errors.upstreamBufferFull(this.exchange()?.buffers.limit ?? 0));
+    this.refuseIf(this.held?.append(chunk));
   }
 
   onEnd(): void {
@@ -165,12 +162,15 @@ export class TranslatingSink implements UpstreamSink {
       this.doneSent = true;
       text += doneEvent;
     }
-    const shortfall = this.held?.holdExactly(this.framer?.pendingBytes ?? 0);
-    if (shortfall !== undefined) {
-      this.failWith(shortfall === 'too_large' ? errors.upstreamTooLarge(this.provider, this.exchange()?.buffers.limit ?? 0) : errors.upstreamBufferFull(this.exchange()?.buffers.limit ?? 0));
-      return;
-    }
+    if (this.refuseIf(this.held?.holdExactly(this.framer?.pendingBytes ?? 0))) return;
     if (text !== '') this.relay.onData(Buffer.from(text));
+  }
+
+  /** Bytes that would not fit the thread's budget end the response, as the relay ends its own (shortfallError). */
+  private refuseIf(shortfall: Shortfall | undefined): boolean {
+    if (shortfall === undefined) return false;
+    this.failWith(shortfallError(shortfall, this.provider, this.exchange()?.buffers.limit ?? unbounded.limit));
+    return true;
   }
 
   private failWith(error: GatewayError): void {
