@@ -80,12 +80,13 @@ export class GuardSelector {
     let selection = this.cache.get(cacheKey);
     if (selection) return selection;
     const models = upstreamModel && upstreamModel !== model ? [model, upstreamModel] : [model];
+    const own = this.encodingFor(models);
     selection = {
       prompt: this.prompt.flatMap((a, i) => (applies(a, models, key) ? [i] : [])),
       pii: this.pii.findIndex((a) => applies(a, models, key)),
       output: this.output.filter((o) => applies(o.attach, models, key)).map((o) => o.guard),
-      encoding: this.config.tokenizer.enabled ? (this.encodingFor(models) ?? this.config.tokenizer.default_encoding) : null,
-      encodingIsTheModels: this.encodingFor(models) !== undefined,
+      encoding: this.config.tokenizer.enabled ? (own ?? this.config.tokenizer.default_encoding) : null,
+      encodingIsTheModels: own !== undefined,
     };
     if (this.cache.size >= maxCachedSelections) this.cache.clear();
     this.cache.set(cacheKey, selection);

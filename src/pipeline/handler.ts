@@ -15,7 +15,8 @@ import { upstreamHeaders } from './forward-headers.js';
 import type { UpstreamClients } from './upstream.js';
 import type { EncodeContext } from '../translate/dialect.js';
 import { anthropicModelList, errorInDialectOf } from '../dialects/answers.js';
-import { checkPresetParams, openAiOperationOf } from './preset-params.js';
+import { checkPresetParams } from './preset-params.js';
+import { openAiOperationOf } from '../providers/openai/index.js';
 
 type Translation = typeof import('./translation.js');
 

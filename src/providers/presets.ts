@@ -6,25 +6,20 @@ export interface Preset {
   readonly baseUrl: string;
   /** Parameters the API is known to refuse; refused with a 400 naming them, or dropped with drop_unsupported. */
   readonly unsupported?: readonly string[];
-  /** The API sends reasoning text as delta.reasoning_content / message.reasoning_content (surfaced as canonical reasoning as it is). */
-  readonly reasoningContent?: boolean;
-  /** The API accepts no stream_options (usage is then taken from its own final chunk, if any). */
-  readonly noStreamOptions?: boolean;
   /** Where the API documents itself, for docs/providers.md. */
   readonly docs: string;
 }
 
 export const presets: Readonly<Record<PresetType, Preset>> = {
+  // DeepSeek and Qwen send reasoning as reasoning_content, the canonical form's own field: nothing to translate.
   deepseek: {
     baseUrl: 'https://api.deepseek.com/v1',
-    reasoningContent: true,
     unsupported: ['n', 'logit_bias', 'seed'],
     docs: 'https://api-docs.deepseek.com/',
   },
   qwen: {
     // DashScope compatible mode (international endpoint; use dashscope.aliyuncs.com in mainland China).
     baseUrl: 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1',
-    reasoningContent: true,
     unsupported: ['logit_bias'],
     docs: 'https://www.alibabacloud.com/help/en/model-studio/compatibility-of-openai-with-dashscope',
   },

@@ -3,15 +3,22 @@ import { errors } from '../shared/errors.js';
 import type { ChatRequest, JsonObject } from '../translate/canonical.js';
 import type { ProviderTarget } from '../translate/provider.js';
 
+/** The unsupported parameters the request sets, to be dropped; a 400 naming the first unless the target drops them. */
+export function unsupportedToDrop(req: Readonly<JsonObject>, unsupported: readonly string[], target: ProviderTarget): string[] {
+  const drop: string[] = [];
+  for (const param of unsupported) {
+    const value = req[param];
+    if (value === undefined || value === null) continue;
+    if (!target.dropUnsupported) throw unsupportedParam(target, param);
+    drop.push(param);
+  }
+  return drop;
+}
+
 /** A shallow copy of the request without the unsupported fields (when dropping), else the copy as it is. */
 export function checkUnsupported(req: ChatRequest, unsupported: readonly string[], target: ProviderTarget): JsonObject {
   const body: JsonObject = { ...req };
-  for (const param of unsupported) {
-    const value = body[param];
-    if (value === undefined || value === null) continue;
-    if (!target.dropUnsupported) throw unsupportedParam(target, param);
-    delete body[param];
-  }
+  for (const param of unsupportedToDrop(body, unsupported, target)) delete body[param];
   return body;
 }
 

@@ -2,6 +2,7 @@
 // this family's wire form, so translation is a few field edits; same-dialect requests never come here
 // (the handler forwards their bytes) except to learn paths and headers.
 import type { ProviderConfig } from '../../config/types.js';
+import type { Operation } from '../../pipeline/context.js';
 import { normaliseUpstreamError } from '../../shared/errors.js';
 import type { CanonicalError, ChatChunk, ChatCompletion, ChatMessage, ChatRequest, EmbeddingsResponse, JsonObject } from '../../translate/canonical.js';
 import type { ProviderAdapter, ProviderTarget, StreamDecoder, UpstreamEvent, WireRequest } from '../../translate/provider.js';
@@ -23,18 +24,15 @@ export function openAiPath(provider: ProviderConfig, upstreamModel: string, oper
 }
 
 /** Fields a provider refuses (a preset's list; OpenAI itself takes every canonical field but the extensions). */
-function unsupportedOf(provider: ProviderConfig): readonly string[] {
+export function unsupportedParams(provider: ProviderConfig): readonly string[] {
   const list = isPreset(provider.type) ? (presets[provider.type].unsupported ?? []) : [];
   // top_k is not an OpenAI parameter; vLLM, Ollama and Together take it.
   return provider.type === 'openai' || provider.type === 'azure' ? [...list, 'top_k'] : list;
 }
 
-export function unsupportedParams(provider: ProviderConfig): readonly string[] {
-  return unsupportedOf(provider);
-}
-
-function wantsStreamOptions(provider: ProviderConfig): boolean {
-  return !(isPreset(provider.type) && presets[provider.type].noStreamOptions);
+/** The operation of the OpenAI family a gateway operation is forwarded as. */
+export function openAiOperationOf(operation: Operation): OpenAiOperation {
+  return operation === 'embeddings' ? 'embeddings' : operation === 'completions' ? 'completions' : 'chat';
 }
 
 /** Canonical extension fields no OpenAI-compatible API takes back. */
@@ -48,7 +46,7 @@ const effortByBudget = (budget: number): 'low' | 'medium' | 'high' => (budget <=
 
 export function toOpenAiRequest(req: ChatRequest, target: ProviderTarget): WireRequest {
   const provider = target.provider;
-  const body: JsonObject = checkUnsupported(req, unsupportedOf(provider), target);
+  const body: JsonObject = checkUnsupported(req, unsupportedParams(provider), target);
   body.model = target.upstreamModel;
   body.messages = req.messages.map(outgoingMessage);
   const thinking = req.thinking;
@@ -56,7 +54,7 @@ export function toOpenAiRequest(req: ChatRequest, target: ProviderTarget): WireR
   if (thinking?.type === 'enabled' && body.reasoning_effort === undefined) body.reasoning_effort = effortByBudget(thinking.budget_tokens);
   if (target.stream) {
     body.stream = true;
-    if (wantsStreamOptions(provider)) body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
+    body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
   } else delete body.stream_options;
   return { path: openAiPath(provider, target.upstreamModel, 'chat'), headers: [], body: JSON.stringify(body) };
 }
