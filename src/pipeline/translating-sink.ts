@@ -34,11 +34,11 @@ class SseFramer implements StreamFramer {
 const unbounded = new BufferBudget(Number.MAX_SAFE_INTEGER);
 const jsonType = 'application/json';
 
-type Mode = 'pending' | 'stream' | 'body' | 'error';
+/** 'relayed': the relay took the response as it came (an encoded body, which it refuses), nothing more to do here. */
+type Mode = 'pending' | 'stream' | 'body' | 'error' | 'relayed';
 
 export class TranslatingSink implements UpstreamSink {
   private mode: Mode = 'pending';
-  private status = 0;
   private head: UpstreamHead | undefined;
   private held: HeldBytes | undefined;
   private framer: StreamFramer | undefined;
@@ -57,10 +57,13 @@ export class TranslatingSink implements UpstreamSink {
 
   onHeaders(head: UpstreamHead): void {
     this.head = head;
-    this.status = head.status;
+    if (head.contentEncoding !== undefined && head.contentEncoding !== 'identity') {
+      this.mode = 'relayed';
+      this.relay.onHeaders(head);
+      return;
+    }
     this.held = new HeldBytes(this.exchange()?.buffers ?? unbounded);
-    const encoded = head.contentEncoding !== undefined && head.contentEncoding !== 'identity';
-    if (head.status >= 400 && !encoded) {
+    if (head.status >= 400) {
       // The relay learns the status once the body says which error it is (e.g. Anthropic 529 → 503).
       this.mode = 'error';
       return;
@@ -74,25 +77,21 @@ export class TranslatingSink implements UpstreamSink {
       return;
     }
     this.mode = 'body';
-    this.relay.onHeaders({ ...head, contentType: encoded ? head.contentType : jsonType, contentLength: undefined });
+    this.relay.onHeaders({ ...head, contentType: jsonType, contentLength: undefined });
   }
 
   onData(chunk: Buffer): void {
-    if (this.failed) return;
+    if (this.failed || this.mode === 'relayed') return;
     if (this.mode === 'stream') {
       this.tap?.push(chunk);
       this.translate(() => (this.framer as StreamFramer).push(chunk).flatMap((e) => (this.decoder as StreamDecoder).push(e)));
-      return;
-    }
-    if (this.mode === 'body' && this.head?.contentEncoding !== undefined && this.head.contentEncoding !== 'identity') {
-      this.relay.onData(chunk); // the relay refuses the encoding itself
       return;
     }
     this.refuseIf(this.held?.append(chunk));
   }
 
   onEnd(): void {
-    if (this.failed) return;
+    if (this.failed || this.mode === 'relayed') return;
     if (this.mode === 'stream') {
       this.translate(() => (this.decoder as StreamDecoder).end());
       if (!this.failed) this.relay.onEnd();
@@ -101,16 +100,12 @@ export class TranslatingSink implements UpstreamSink {
     const body = this.held?.body() ?? Buffer.alloc(0);
     this.held?.release();
     if (this.mode === 'error') {
-      const mapped = this.adapter.error(this.status, body.toString('utf8'));
       const head = this.head as UpstreamHead;
+      const mapped = this.adapter.error(head.status, body.toString('utf8'));
       const retryHeaders = head.retryHeaders ?? mapped.retryHeaders;
       this.relay.onHeaders({ ...head, status: mapped.status, contentType: jsonType, contentLength: undefined, retryHeaders });
       this.tap?.push(body);
       this.relay.onData(Buffer.from(JSON.stringify(mapped.body)));
-      this.relay.onEnd();
-      return;
-    }
-    if (this.mode === 'body' && this.head?.contentEncoding !== undefined && this.head.contentEncoding !== 'identity') {
       this.relay.onEnd();
       return;
     }

@@ -85,8 +85,8 @@ export function planUpstream(ctx: RequestContext, deployment: Deployment, answer
     throw errors.invalidParam('model', `Provider '${deployment.provider.name}' (${deployment.provider.type}) has no legacy completions API; use chat completions.`);
   }
   const wire = adapter.chat.request(canonicalJson(ctx) as ChatRequest, target);
-  const canonical = adapter.family === 'openai' || adapter.family === 'azure';
-  return { wire, decoding: canonical ? undefined : adapter.chat, adapter, passThrough: false, target };
+  // The OpenAI family answers in the canonical form already (compile.ts sets openAi for exactly those).
+  return { wire, decoding: deployment.openAi !== undefined ? undefined : adapter.chat, adapter, passThrough: false, target };
 }
 
 /** OpenAI's base64 encoding (little-endian float32), which its SDKs ask for by default; providers answer floats. */

@@ -111,6 +111,22 @@ for (const model of ['claude', 'gemini', 'bedrock-claude']) {
 }
 
 describe('provider-specific', () => {
+  test('a gzip-encoded answer from a translated provider is refused with 502, streamed or not', async () => {
+    const faulty = new OpenAI({ baseURL: stack.baseURL, apiKey: clientKey, maxRetries: 0, defaultHeaders: { 'x-sim-fault': 'gzip' } });
+    for (const model of ['claude', 'gemini']) {
+      for (const stream of [false, true]) {
+        await assert.rejects(
+          (async () => {
+            const answer = await faulty.chat.completions.create({ model, max_tokens: 4, stream, messages: [{ role: 'user', content: 'hi' }] });
+            if (stream) for await (const _ of answer as AsyncIterable<unknown>) void _;
+          })(),
+          (err: unknown) => err instanceof OpenAI.APIError && err.status === 502 && err.code === 'upstream_unsupported_encoding',
+          `${model} stream=${stream}`,
+        );
+      }
+    }
+  });
+
   test('Anthropic 529 overloaded becomes 503 for an OpenAI client', async () => {
     const faulty = new OpenAI({ baseURL: stack.baseURL, apiKey: clientKey, maxRetries: 0, defaultHeaders: { 'x-sim-fault': 'status-529' } });
     await assert.rejects(faulty.chat.completions.create({ model: 'claude', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => {
