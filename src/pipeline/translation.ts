@@ -5,7 +5,7 @@ import type { Reply } from '../server/http.js';
 import { errors, GatewayError } from '../shared/errors.js';
 import type { DialectName, EncodeContext } from '../translate/dialect.js';
 import { countBodyFor, dialectNamed } from '../dialects/registry.js';
-import '../dialects/pass-through.js';
+import { passThroughRoutes } from '../dialects/pass-through.js';
 import { estimatePromptTokens, type RequestContext } from './context.js';
 import { DialectReply } from './dialect-reply.js';
 import { upstreamHeaders } from './forward-headers.js';
@@ -72,7 +72,7 @@ export interface ForwardHost {
 export function forwardTranslated(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined, host: ForwardHost): void {
   const deployment = ctx.deployment as NonNullable<RequestContext['deployment']>;
   const filters = host.filters;
-  const plan = planUpstream(ctx, deployment, filters.some((f) => f.mutates));
+  const plan = planUpstream(ctx, deployment, filters.some((f) => f.mutates), passThroughRoutes);
   const dialect = dialectNamed(ctx.dialect);
   const passThrough = plan.passThrough && dialect !== undefined && encode !== undefined ? new PassThroughReply(clientReply, dialect, encode, ctx.result) : undefined;
   const relay = new Relay(ctx, passThrough ?? reply, host.stages, filters, host.complete);

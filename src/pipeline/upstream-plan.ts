@@ -31,12 +31,6 @@ export interface PassThroughRoute {
   adapter(deployment: Deployment): ProviderAdapter;
 }
 
-const passThroughs: Partial<Record<DialectName, PassThroughRoute>> = {};
-
-export function registerPassThrough(dialect: DialectName, route: PassThroughRoute): void {
-  passThroughs[dialect] = route;
-}
-
 export function targetOf(ctx: RequestContext, deployment: Deployment): ProviderTarget {
   return {
     provider: deployment.provider,
@@ -56,9 +50,15 @@ function canonicalJson(ctx: RequestContext): Record<string, unknown> {
 
 /**
  * `answerChanges`: a response filter rewrites the answer (PII restore, output guard), so the client
- * must get the canonical answer re-rendered rather than the provider's bytes.
+ * must get the canonical answer re-rendered rather than the provider's bytes. `passThroughs`: the
+ * dialects some providers serve natively (src/dialects/pass-through.ts).
  */
-export function planUpstream(ctx: RequestContext, deployment: Deployment, answerChanges: boolean): UpstreamPlan {
+export function planUpstream(
+  ctx: RequestContext,
+  deployment: Deployment,
+  answerChanges: boolean,
+  passThroughs: Readonly<Partial<Record<DialectName, PassThroughRoute>>>,
+): UpstreamPlan {
   const adapter = deployment.adapter;
   const target = targetOf(ctx, deployment);
   const route = passThroughs[ctx.dialect];
