@@ -243,8 +243,10 @@ function blockStream(start: string, blocks: readonly AnswerBlock[], end: string)
   };
 }
 
-/** Anthropic's error shape: {"type":"error","error":{"type","message"}}; 529 is its overloaded status. */
-export function anthropicErrorBody(error: GatewayError): string {
+/** Anthropic's error shape: {"type":"error","error":{"type","message"},"request_id"?}; 529 is its overloaded status. */
+export function anthropicErrorBody(error: GatewayError, requestId?: string): string {
   const type = error.status === 503 || error.status === 529 ? 'overloaded_error' : error.type;
-  return JSON.stringify({ type: 'error', error: { type, message: error.message } });
+  const body: Record<string, unknown> = { type: 'error', error: { type, message: error.message } };
+  if (requestId !== undefined) body.request_id = requestId;
+  return JSON.stringify(body);
 }

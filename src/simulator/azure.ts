@@ -43,6 +43,22 @@ function checkHead(head: IncomingHead, needsVersion: boolean): GatewayError | un
   return undefined;
 }
 
+const operationNames: Readonly<Record<string, string>> = {
+  'chat/completions': 'ChatCompletions_Create',
+  completions: 'Completions_Create',
+  embeddings: 'Embeddings_Create',
+};
+
+/** Azure's own 429 body ({"error":{"code":"429","message"}}), naming the operation and api-version as Azure does. */
+export function azureRateLimitBody(path: string, query: string, retryAfterS: number): string {
+  const operation = operationNames[/(chat\/completions|completions|embeddings)$/.exec(path)?.[1] ?? 'chat/completions'];
+  const version = new URLSearchParams(query).get('api-version') ?? 'v1';
+  const message =
+    `Requests to the ${operation} Operation under Azure OpenAI API version ${version} have exceeded token rate limit of your current OpenAI S0 pricing tier. ` +
+    `Please retry after ${retryAfterS} second${retryAfterS === 1 ? '' : 's'}. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.`;
+  return JSON.stringify({ error: { code: '429', message } });
+}
+
 function errorBody(error: GatewayError): string {
   const extra = (error as GatewayError & { azure?: Record<string, unknown> }).azure;
   if (extra === undefined) return error.toJSON();
@@ -52,6 +68,8 @@ function errorBody(error: GatewayError): string {
 export const azureRoutes: readonly SimRoute[] = [
   {
     method: 'POST',
+    family: 'azure',
+    modelParam: 'deployment',
     match(path) {
       const m = deploymentPath.exec(path);
       return m ? { deployment: decodeURIComponent(m[1]), operation: m[2] } : undefined;
@@ -63,6 +81,7 @@ export const azureRoutes: readonly SimRoute[] = [
   },
   {
     method: 'POST',
+    family: 'azure',
     match(path) {
       const m = v1Path.exec(path);
       return m ? { operation: m[1] } : undefined;

@@ -30,7 +30,7 @@ export function exceptionFor(status: number): string {
  * that header, else (errors the shared server builds: faults, bad JSON) in the body's `__type`, which
  * the AWS SDKs read just the same.
  */
-function errorBody(error: GatewayError): string {
+export function bedrockErrorBody(error: GatewayError): string {
   if (error.headers?.['x-amzn-errortype'] !== undefined) return JSON.stringify({ message: error.message });
   return JSON.stringify({ __type: exceptionFor(error.status), message: error.message });
 }
@@ -46,6 +46,8 @@ function route(operation: 'converse' | 'converse-stream'): SimRoute {
   const streaming = operation === 'converse-stream';
   return {
     method: 'POST',
+    family: 'bedrock',
+    modelParam: 'modelId',
     match(path) {
       const m = converseShape.exec(path);
       if (m === null || m[2] !== operation) return undefined;
@@ -69,7 +71,7 @@ function route(operation: 'converse' | 'converse-stream'): SimRoute {
       }
       return answerConverse(body, plan, ctx, streaming, responseHeaders(streaming, ctx.sequence));
     },
-    errorBody,
+    errorBody: bedrockErrorBody,
   };
 }
 

@@ -43,10 +43,12 @@ const statusNames: Readonly<Record<number, string>> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
-export function geminiErrorBody(error: GatewayError): string {
+/** `details` replaces the default ones (a RetryInfo of 1s on a 429, none otherwise). */
+export function geminiErrorBody(error: GatewayError, details?: readonly unknown[]): string {
   const status = statusNames[error.status] ?? (error.status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT');
-  const details = error.status === 429 ? ',"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]' : '';
-  return `{"error":{"code":${error.status},"message":${JSON.stringify(error.message)},"status":"${status}"${details}}}`;
+  const detailsJson =
+    details !== undefined ? JSON.stringify(details) : error.status === 429 ? '[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]' : undefined;
+  return `{"error":{"code":${error.status},"message":${JSON.stringify(error.message)},"status":"${status}"${detailsJson === undefined ? '' : `,"details":${detailsJson}`}}}`;
 }
 
 const whole = (body: string): Answer => ({
@@ -137,12 +139,14 @@ const missingKey = (): GatewayError =>
 export const geminiRoutes: readonly SimRoute[] = [
   {
     method: 'POST',
+    family: 'gemini',
+    modelParam: 'model',
     match(path) {
       const m = modelPath.exec(path);
       return m === null ? undefined : { model: decoded(m[1]), method: m[2] };
     },
     checkHead: (head) => (presentedKey(head) === undefined ? missingKey() : undefined),
     answer,
-    errorBody: geminiErrorBody,
+    errorBody: (error) => geminiErrorBody(error),
   },
 ];

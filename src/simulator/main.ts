@@ -12,6 +12,7 @@ const flags: ReadonlyArray<[string, keyof SimulatorOptions]> = [
   ['chunk-tokens', 'chunk_tokens'],
   ['completion-tokens', 'completion_tokens'],
   ['embedding-dims', 'embedding_dims'],
+  ['keep-requests', 'keep_requests'],
 ];
 
 function optionsFromArgs(args: string[]): Partial<SimulatorOptions> {

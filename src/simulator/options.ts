@@ -13,6 +13,8 @@ export interface SimulatorOptions {
   /** Answer length when the request sets no smaller max_tokens. */
   completion_tokens: number;
   embedding_dims: number;
+  /** Requests kept in stats().last (the most recent ones). */
+  keep_requests: number;
 }
 
 export const defaultSimulatorOptions: Readonly<SimulatorOptions> = Object.freeze({
@@ -23,6 +25,7 @@ export const defaultSimulatorOptions: Readonly<SimulatorOptions> = Object.freeze
   chunk_tokens: 1,
   completion_tokens: 16,
   embedding_dims: 1536,
+  keep_requests: 50,
 });
 
 export type Fault =
@@ -151,7 +154,7 @@ export function planRequest(
 }
 
 /** The credential a request carries, as a provider that quotes it in an error would see it. */
-function presentedKey(headers: Readonly<Record<string, string>>): string {
+export function presentedKey(headers: Readonly<Record<string, string>>): string {
   const authorization = headers.authorization;
   if (authorization !== undefined) return authorization.replace(/^Bearer\s+/i, '');
   return headers['x-api-key'] ?? headers['api-key'] ?? '';
@@ -180,10 +183,12 @@ export function resolveOptions(partial: Partial<SimulatorOptions> = {}): Simulat
     chunk_tokens: partial.chunk_tokens ?? defaultSimulatorOptions.chunk_tokens,
     completion_tokens: partial.completion_tokens ?? defaultSimulatorOptions.completion_tokens,
     embedding_dims: partial.embedding_dims ?? defaultSimulatorOptions.embedding_dims,
+    keep_requests: partial.keep_requests ?? defaultSimulatorOptions.keep_requests,
   };
   const rules: Array<[keyof SimulatorOptions, number, 'integer' | 'number']> = [
     ['port', 0, 'integer'], ['ttft_ms', 0, 'number'], ['tokens_per_second', 0, 'number'],
     ['chunk_tokens', 1, 'integer'], ['completion_tokens', 0, 'integer'], ['embedding_dims', 1, 'integer'],
+    ['keep_requests', 1, 'integer'],
   ];
   for (const [key, min, kind] of rules) {
     const value = options[key];

@@ -93,6 +93,7 @@ export function answerResponses(body: JsonObject, plan: RequestPlan, ctx: Answer
 export const responsesRoutes: readonly SimRoute[] = [
   {
     method: 'POST',
+    family: 'openai',
     match: (path) => (path === '/v1/responses' ? {} : undefined),
     answer: (body, plan, ctx) => answerResponses(body, plan, ctx),
     errorBody: (error: GatewayError) => error.toJSON(),

@@ -9,6 +9,8 @@ export interface RecordedRequest {
   headers: Readonly<Record<string, string>>;
   /** Parsed JSON body; null when there was none or it was not JSON. */
   body: unknown;
+  /** The model it was for: the body's "model", or the path's (Gemini, Bedrock, Azure deployments). */
+  model?: string;
   /** Epoch milliseconds. */
   at: number;
 }
@@ -20,11 +22,11 @@ export interface SimulatorStats {
   /** Requests whose client went away before the simulator finished answering. */
   aborted: number;
   byPath: Record<string, number>;
-  /** The most recent requests, oldest first. */
+  /** Requests per model, as scripted-fault rules match it (requests naming no model are not counted). */
+  byModel: Record<string, number>;
+  /** The most recent requests (keep_requests of them), oldest first. */
   last: RecordedRequest[];
 }
-
-const keptRequests = 50;
 
 export class StatsRecorder {
   private requests = 0;
@@ -32,17 +34,21 @@ export class StatsRecorder {
   private completed = 0;
   private aborted = 0;
   private byPath: Record<string, number> = {};
+  private byModel: Record<string, number> = {};
   private ring: RecordedRequest[] = [];
   private next = 0;
+
+  constructor(private readonly keptRequests = 50) {}
 
   /** Counts a request as started; call completed() or aborted() exactly once afterwards. */
   started(request: RecordedRequest): void {
     this.requests++;
     this.inFlight++;
     this.byPath[request.path] = (this.byPath[request.path] ?? 0) + 1;
-    if (this.ring.length < keptRequests) this.ring.push(request);
+    if (request.model !== undefined) this.byModel[request.model] = (this.byModel[request.model] ?? 0) + 1;
+    if (this.ring.length < this.keptRequests) this.ring.push(request);
     else this.ring[this.next] = request;
-    this.next = (this.next + 1) % keptRequests;
+    this.next = (this.next + 1) % this.keptRequests;
   }
 
   finished(outcome: 'completed' | 'aborted'): void {
@@ -52,13 +58,14 @@ export class StatsRecorder {
   }
 
   snapshot(): SimulatorStats {
-    const last = this.ring.length < keptRequests ? [...this.ring] : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    const last = this.ring.length < this.keptRequests ? [...this.ring] : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
     return {
       requests: this.requests,
       inFlight: this.inFlight,
       completed: this.completed,
       aborted: this.aborted,
       byPath: { ...this.byPath },
+      byModel: { ...this.byModel },
       last,
     };
   }
@@ -69,6 +76,7 @@ export class StatsRecorder {
     this.completed = 0;
     this.aborted = 0;
     this.byPath = {};
+    this.byModel = {};
     this.ring = [];
     this.next = 0;
   }
