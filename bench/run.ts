@@ -80,6 +80,7 @@ const extraSuites: Record<string, { file: string; entry: string }> = {
   guards: { file: './guards.js', entry: 'runGuardsBench' },
   'guards-gateway': { file: './guards-gateway.js', entry: 'runGuardsGatewayBench' },
   translation: { file: './translation.js', entry: 'runTranslationBench' },
+  routing: { file: './routing.js', entry: 'runRoutingBench' },
 };
 
 async function runCore(): Promise<Record<string, unknown>> {

@@ -4,8 +4,10 @@ import type { Feature } from './pipeline/stage.js';
 import { guardsFeature } from './guards/feature.js';
 import { createLimitsFeature } from './limits/feature.js';
 import { createObservabilityFeature } from './observability/feature.js';
+import { createMcpFeature } from './mcp/feature.js';
+import { createRoutingFeature } from './routing/feature.js';
 
 /** Fresh feature instances: each gateway in a process (tests, bench) keeps its own main-thread state. */
 export function createFeatures(): Feature[] {
-  return [createLimitsFeature(), guardsFeature, createObservabilityFeature()];
+  return [createRoutingFeature(), createLimitsFeature(), guardsFeature, createMcpFeature(), createObservabilityFeature()];
 }

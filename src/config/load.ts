@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { configSchema } from './schema.js';
 import type { SwitchyardConfig } from './types.js';
 import { fillProviderDefaults } from './provider-defaults.js';
+import { routingProblems } from '../routing/compile-groups.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -99,6 +100,7 @@ function crossCheck(data: unknown): string[] {
     }
     if (typeof m.provider === 'string' && !providers.has(m.provider)) problems.push(`models.${i}.provider: unknown provider '${m.provider}'`);
   });
+  problems.push(...routingProblems(objects(config.models), providers));
   return problems;
 }
 

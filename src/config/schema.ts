@@ -2,6 +2,8 @@
 import { limitsSchemaProperties } from '../limits/config.js';
 import { observabilitySchemaProperties } from '../observability/config.js';
 import { guardsSchemaProperties } from '../guards/config.js';
+import { mcpSchemaProperties } from '../mcp/config.js';
+import { modelRoutingProperties, routingSchemaProperties } from '../routing/config.js';
 import { defaultForwardHeaders, neverForwarded } from '../pipeline/forward-headers.js';
 import { presets } from '../providers/presets.js';
 
@@ -99,12 +101,13 @@ const coreProperties = {
     items: {
       type: 'object',
       additionalProperties: false,
-      required: ['name', 'provider'],
+      required: ['name'],
       properties: {
         name: { type: 'string', minLength: 1 },
         provider: { type: 'string' },
         model: { type: 'string', minLength: 1 },
         drop_unsupported: { type: 'boolean' },
+        ...modelRoutingProperties,
       },
     },
   },
@@ -121,5 +124,7 @@ export const configSchema = {
     ...limitsSchemaProperties,
     ...observabilitySchemaProperties,
     ...guardsSchemaProperties,
+    ...mcpSchemaProperties,
+    ...routingSchemaProperties,
   },
 };

@@ -2,6 +2,8 @@
 import type { LimitsConfig } from '../limits/config.js';
 import type { ObservabilityConfig } from '../observability/config.js';
 import type { GuardsConfig } from '../guards/config.js';
+import type { McpConfig } from '../mcp/config.js';
+import type { ModelRoutingConfig, RoutingConfig } from '../routing/config.js';
 
 export interface TimeoutsConfig {
   /** TCP connect to the provider. */
@@ -47,10 +49,12 @@ export interface ProviderConfig {
   connections: number;
 }
 
-export interface ModelConfig {
+/** A client-facing model: one deployment (`provider`, `model`) or a group (`deployments`, src/routing/config.ts). */
+export interface ModelConfig extends ModelRoutingConfig {
   /** Name clients send in "model". */
   name: string;
-  provider: string;
+  /** One-deployment form; absent when `deployments` is given. */
+  provider?: string;
   /** Name sent upstream (Azure: the deployment; Bedrock: the model id or inference profile); defaults to `name`. */
   model?: string;
   /** Overrides the provider's drop_unsupported for this model. */
@@ -93,4 +97,4 @@ export interface CoreConfig {
   models: ModelConfig[];
 }
 
-export type SwitchyardConfig = CoreConfig & LimitsConfig & ObservabilityConfig & GuardsConfig;
+export type SwitchyardConfig = CoreConfig & LimitsConfig & ObservabilityConfig & GuardsConfig & McpConfig & RoutingConfig;

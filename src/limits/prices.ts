@@ -87,6 +87,16 @@ export class PriceTable {
     return found;
   }
 
+  /** The price of the first name that has one. */
+  lookupFirst(models: ReadonlyArray<string | undefined>): PriceEntry | undefined {
+    for (const m of models) {
+      if (m === undefined) continue;
+      const p = this.lookup(m);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
   /** First model name with a price wins (client name, upstream name, the name the upstream answered with). */
   costUsd(models: ReadonlyArray<string | undefined>, usage: PricedUsage): number {
     for (const m of models) {

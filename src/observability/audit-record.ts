@@ -26,7 +26,7 @@ export interface AuditRecord {
   operation: string;
   /** Model as the client asked for it. */
   model: string;
-  deployment: { name: string; provider: string; upstream_model: string } | null;
+  deployment: { name: string; id?: string; provider: string; upstream_model: string } | null;
   response_model: string | null;
   stream: boolean;
   attempts: number;
@@ -49,6 +49,8 @@ export interface AuditRecord {
   client_dialect: string;
   /** The provider's type (openai, azure, anthropic, gemini, bedrock, a preset); null when no provider was chosen. */
   provider_type: string | null;
+  /** Every attempt of the request, in order (null when it never reached routing). */
+  attempt_log: Array<{ deployment: string; model: string; status: number; outcome: string; error: string | null; started_at: string; duration_ms: number }> | null;
   guard_verdicts: GuardVerdict[];
   /** False when bodies were not recorded (disabled globally, for this key or for this model). */
   bodies: boolean;
@@ -107,6 +109,20 @@ export function isoTime(epochMs: number): string {
 }
 
 const repeatedFields = new RepeatedFields();
+
+function attemptLogJson(log: NonNullable<RequestContext['result']['attemptLog']>): string {
+  return JSON.stringify(
+    log.map((a) => ({
+      deployment: a.deployment,
+      model: a.model,
+      status: a.status,
+      outcome: a.outcome,
+      error: a.error ?? null,
+      started_at: new Date(a.startedAtMs).toISOString(),
+      duration_ms: Math.round(a.durationMs * 1000) / 1000,
+    })),
+  );
+}
 
 /** A body that should be JSON: embedded as it is when it is, else recorded as a JSON string. */
 function writeBody(out: AuditBatchWriter, body: Buffer | string | undefined): void {
@@ -174,6 +190,7 @@ export function writeAuditRecord(
   out.stringField(',"client_dialect":', ctx.dialect);
   if (ctx.deployment) out.stringField(',"provider_type":', ctx.deployment.provider.type);
   else out.text(',"provider_type":null');
+  out.field(',"attempt_log":', r.attemptLog === undefined ? 'null' : attemptLogJson(r.attemptLog));
   out.field(',"guard_verdicts":', observed && observed.guardVerdicts.length > 0 ? JSON.stringify(observed.guardVerdicts) : '[]');
   out.text(withBodies ? ',"bodies":true,"request_body":' : ',"bodies":false,"request_body":');
   if (withBodies) writeRequestBody(out, ctx);

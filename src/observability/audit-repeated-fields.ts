@@ -4,7 +4,7 @@
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditBatchWriter } from './audit-batch-writer.js';
 
-const valueCount = 17;
+const valueCount = 18;
 
 /** Fills `into` with the values the fields are written from, in record order. */
 function valuesOf(ctx: RequestContext, into: unknown[]): void {
@@ -28,6 +28,7 @@ function valuesOf(ctx: RequestContext, into: unknown[]): void {
   into[15] = r.outcome;
   // An error object is new with each failed request: such records are written out in full.
   into[16] = r.error;
+  into[17] = d?.id;
 }
 
 function writeFields(out: AuditBatchWriter, ctx: RequestContext): void {
@@ -46,6 +47,7 @@ function writeFields(out: AuditBatchWriter, ctx: RequestContext): void {
   out.stringField(',"model":', ctx.model);
   if (d) {
     out.stringField(',"deployment":{"name":', d.name);
+    out.stringField(',"id":', d.id);
     out.stringField(',"provider":', d.provider.name);
     out.stringField(',"upstream_model":', d.upstreamModel);
     out.text('}');

@@ -62,7 +62,8 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
 
   const renderMetrics = async (): Promise<{ text: string; contentType: string }> => {
     const perThread = config.metrics.enabled ? await host.gather(metricsMessage, null) : [];
-    const all = [...perThread, await registry.getMetricsAsJSON()] as object[];
+    const others = await Promise.all((host.metricRegistries ?? []).map((r) => r.getMetricsAsJSON()));
+    const all = [...perThread, await registry.getMetricsAsJSON(), ...others] as object[];
     const merged = AggregatorRegistry.aggregate(all);
     return { text: await merged.metrics(), contentType: merged.contentType };
   };

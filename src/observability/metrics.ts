@@ -66,6 +66,7 @@ export class ThreadMetrics {
   private readonly upstreamErrors = new CounterFamily('switchyard_upstream_errors_total', 'Failed upstream exchanges, by reason.');
   private readonly rateLimitRejections = new CounterFamily('switchyard_ratelimit_rejections_total', 'Requests refused by a rate limit or budget, by scope.');
   private readonly guardActions = new CounterFamily('switchyard_guardrail_actions_total', 'Guardrail verdicts, by guard and action.');
+  private readonly attempts = new CounterFamily('switchyard_attempts_total', 'Upstream attempts, by deployment and how each ended (ok, failed, client_error, aborted).');
   private readonly retries: CounterCell;
   private readonly fallbacks: CounterCell;
   private readonly overhead: HistogramCell;
@@ -108,6 +109,7 @@ export class ThreadMetrics {
       this.upstreamErrors,
       this.rateLimitRejections,
       this.guardActions,
+      this.attempts,
       retries,
       fallbacks,
       overhead,
@@ -172,6 +174,13 @@ export class ThreadMetrics {
     const observed = peekObservations(ctx);
     if (observed) this.countObservations(observed);
     if (r.attempts > 1 && !(observed && observed.retries > 0)) this.retries.value += r.attempts - 1;
+    const log = r.attemptLog;
+    if (log !== undefined) {
+      for (let i = 0; i < log.length; i++) {
+        const { deployment, outcome } = log[i];
+        this.attempts.cell(`${deployment}\u0001${outcome}`, () => ({ deployment, outcome })).value++;
+      }
+    }
 
     if (r.outcome === 'upstream_error') {
       const reason = this.labels.reason(r.error?.code ?? `http_${r.status}`);

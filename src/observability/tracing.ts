@@ -39,6 +39,8 @@ export const switchyardAttr = {
   ttftMs: 'switchyard.ttft_ms',
   clientDialect: 'switchyard.client_dialect',
   providerType: 'switchyard.provider_type',
+  deployment: 'switchyard.deployment',
+  attempt: 'switchyard.attempt',
 } as const;
 
 /** gen_ai.operation.name per gateway operation; requests without one (GET /v1/models) get no span. */
@@ -125,7 +127,7 @@ export function startRequestTracing(config: TracingConfig, processor: SpanProces
     onComplete(ctx) {
       // Requests refused before going upstream (auth, limits, guards) get their span here.
       const span = (ctx.state.get(spanStateKey) as Span | undefined) ?? startSpan(tracer, propagator, ctx);
-      if (span) endSpan(span, ctx);
+      if (span) endSpan(tracer, span, ctx);
     },
   };
 
@@ -145,12 +147,13 @@ function startSpan(tracer: Tracer, propagator: W3CTraceContextPropagator, ctx: R
   return tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: ctx.receivedAtEpochMs, attributes }, parent);
 }
 
-function endSpan(span: Span, ctx: RequestContext): void {
+function endSpan(tracer: Tracer, span: Span, ctx: RequestContext): void {
   const result = ctx.result;
   if (span.isRecording()) {
     if (ctx.deployment) {
       span.setAttribute(genAi.providerName, ctx.deployment.provider.name);
       span.setAttribute(switchyardAttr.providerType, ctx.deployment.provider.type);
+      span.setAttribute(switchyardAttr.deployment, ctx.deployment.id);
     }
     span.setAttribute(switchyardAttr.clientDialect, ctx.dialect);
     if (result.responseModel !== undefined) span.setAttribute(genAi.responseModel, result.responseModel);
@@ -165,6 +168,24 @@ function endSpan(span: Span, ctx: RequestContext): void {
     if (result.outcome !== 'ok') {
       span.setAttribute(ATTR_ERROR_TYPE, result.error?.code ?? result.error?.type ?? result.outcome);
       span.setStatus({ code: SpanStatusCode.ERROR, message: result.error?.message ?? result.outcome });
+    }
+  }
+  const log = result.attemptLog;
+  // A request that made several attempts gets one child span per attempt; a single attempt is the request's span itself.
+  if (log !== undefined && log.length > 1 && span.isRecording()) {
+    const parent = trace.setSpan(ROOT_CONTEXT, span);
+    for (const [i, a] of log.entries()) {
+      const child = tracer.startSpan(
+        `attempt ${a.deployment}`,
+        {
+          kind: SpanKind.CLIENT,
+          startTime: a.startedAtMs,
+          attributes: { [switchyardAttr.deployment]: a.deployment, [switchyardAttr.attempt]: i + 1, [genAi.requestModel]: a.model, [ATTR_HTTP_RESPONSE_STATUS_CODE]: a.status },
+        },
+        parent,
+      );
+      if (a.outcome === 'failed') child.setStatus({ code: SpanStatusCode.ERROR, message: a.error ?? 'failed' });
+      child.end(a.startedAtMs + a.durationMs);
     }
   }
   span.end(ctx.receivedAtEpochMs + (result.durationMs ?? Date.now() - ctx.receivedAtEpochMs));

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { IncomingHead } from '../server/http.js';
 import type { Deployment } from '../config/compile.js';
 import type { DialectName } from '../translate/dialect.js';
+import type { AttemptRecord } from '../routing/attempts.js';
 
 /** chat.count_tokens: a chat completion body whose prompt is counted and answered by the gateway, never sent. */
 export type Operation = 'chat.completions' | 'chat.count_tokens' | 'completions' | 'embeddings' | 'models';
@@ -51,6 +52,8 @@ export interface RequestResult {
   /** Completion chunks relayed (streams). */
   chunks: number;
   attempts: number;
+  /** Every attempt of a routed request: deployment, status, error, duration (src/routing/attempts.ts). */
+  attemptLog: AttemptRecord[] | undefined;
   finishReason: string | undefined;
   /** Non-stream response body as sent to the client (kept only when a stage asked for it). */
   responseBody: Buffer | undefined;
@@ -132,6 +135,7 @@ export function newResult(): RequestResult {
     upstreamMs: undefined,
     chunks: 0,
     attempts: 0,
+    attemptLog: undefined,
     finishReason: undefined,
     responseBody: undefined,
     responseBodyIsJson: false,

@@ -17,6 +17,10 @@ import type { EncodeContext } from '../translate/dialect.js';
 import { anthropicModelList, errorInDialectOf } from '../dialects/answers.js';
 import { checkPresetParams } from './preset-params.js';
 import { openAiOperationOf } from '../providers/openai/index.js';
+import { AttemptRouter, type AttemptChoice } from '../routing/attempts.js';
+import { AttemptSink } from '../routing/attempt-sink.js';
+import { observationsOf } from './observations.js';
+import type { UpstreamSink } from './upstream.js';
 
 type Translation = typeof import('./translation.js');
 
@@ -47,12 +51,18 @@ export function createHandler(rt: Runtime): RequestHandler {
   const authStages = rt.stages.filter((s) => s.phase === 'auth' && s.onRequest);
   const requestStages = rt.stages.filter((s) => s.phase !== 'auth' && s.onRequest);
   const filterStages = rt.stages.filter((s) => s.responseFilter);
+  const mounted = rt.stages.flatMap((s) => s.routes ?? []);
 
   function complete(ctx: RequestContext, outcome: Outcome): void {
     const result = ctx.result;
     if (result.durationMs !== undefined) return;
     result.outcome = outcome;
     result.durationMs = performance.now() - ctx.receivedAt;
+    const router = ctx.state.get(routerKey) as AttemptRouter | undefined;
+    if (router !== undefined) {
+      router.close();
+      result.attemptLog = router.log;
+    }
     for (const stage of rt.stages) {
       try {
         stage.onComplete?.(ctx);
@@ -109,7 +119,7 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   /** OpenAI chat client, OpenAI-family provider: the client's bytes go as they are, bar a few top-level edits. */
-  function forwardBytes(ctx: RequestContext, reply: Reply, deployment: Deployment, openAi: NonNullable<Deployment['openAi']>): void {
+  function forwardBytes(ctx: RequestContext, reply: Reply, deployment: Deployment, openAi: NonNullable<Deployment['openAi']>, wrap: SinkWrap | undefined, budgetMs: number | undefined): void {
     const addUsage = ctx.stream && !ctx.clientWantsUsage && usageOperations.has(ctx.operation);
     const edits = new Map<string, string>();
     if (deployment.upstreamModel !== ctx.model) edits.set('model', JSON.stringify(deployment.upstreamModel));
@@ -125,19 +135,55 @@ export function createHandler(rt: Runtime): RequestHandler {
       upstreamHeaders(ctx.head.headers, deployment.forward, ctx.id, ctx.upstreamHeaders),
       body,
       ctx.stream,
-      relay,
+      wrap === undefined ? relay : wrap(relay),
+      budgetMs,
     );
   }
 
-  function forward(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined): void {
-    const deployment = ctx.deployment as Deployment;
-    if (ctx.dialect === 'openai-chat' && deployment.openAi !== undefined) return forwardBytes(ctx, reply, deployment, deployment.openAi);
+  function forward(ctx: RequestContext, reply: Reply, clientReply: Reply, encode: EncodeContext | undefined, router: AttemptRouter, choice: AttemptChoice): void {
+    router.begin(choice);
+    const deployment = choice.member.deployment;
+    ctx.deployment = deployment;
+    const attempts = router.attempts;
+    setResponseHeader(ctx, 'x-switchyard-deployment', deployment.id);
+    setResponseHeader(ctx, 'x-switchyard-attempts', attempts === 1 ? '1' : String(attempts));
+    if (choice.group !== router.primary) {
+      setResponseHeader(ctx, 'x-switchyard-fallback', choice.group.name);
+      if (ctx.state.get(fallbackNoted) === undefined) {
+        ctx.state.set(fallbackNoted, true);
+        observationsOf(ctx).fallbacks++;
+      }
+    } else if (attempts > 1) observationsOf(ctx).retries++;
+    // A sink that can hold the answer back is needed only when another attempt could replace it.
+    const wrap: SinkWrap | undefined = router.mayRetry()
+      ? (sink) =>
+          new AttemptSink(sink, {
+            committed: (status) => router.committed(status),
+            failed: (failure) => {
+              router.failed(failure);
+              const next = router.next(failure);
+              if (next === undefined) return false;
+              const again = () => {
+                if (!reply.done) forward(ctx, reply, clientReply, encode, router, next);
+              };
+              // Not from inside the failed exchange's callback: undici releases its connection once the callback returns,
+              // so the next attempt can reuse it instead of opening another.
+              if (next.delayMs > 0) setTimeout(again, next.delayMs);
+              else setImmediate(again);
+              return true;
+            },
+          })
+      : undefined;
+    const budgetMs = router.budgetMs();
+    if (ctx.dialect === 'openai-chat' && deployment.openAi !== undefined) return forwardBytes(ctx, reply, deployment, deployment.openAi, wrap, budgetMs);
     withTranslation(ctx, reply, (t) =>
       t.forwardTranslated(ctx, reply, clientReply, encode, {
         stages: rt.stages,
         upstream: rt.upstream,
         filters: responseFilters(ctx),
         complete: (outcome) => complete(ctx, outcome),
+        wrap,
+        budgetMs,
       }),
     );
   }
@@ -209,14 +255,18 @@ export function createHandler(rt: Runtime): RequestHandler {
       // The dialect's encoder needs the usage chunk to say usage its own way.
       if (dialect !== undefined) ctx.clientWantsUsage = true;
       runStages(ctx, reply, authStages, 0, () => {
-        const deployment = rt.routes.byModel.get(ctx.model);
-        if (!deployment) throw errors.modelNotFound(ctx.model);
-        ctx.deployment = deployment;
+        const group = rt.routes.groups.get(ctx.model);
+        if (!group) throw errors.modelNotFound(ctx.model);
+        const router = new AttemptRouter(group, rt.routes.groups, ctx, rt.routes.routing);
+        const first = router.first();
+        if (first instanceof GatewayError) throw first;
+        ctx.deployment = first.member.deployment;
+        ctx.state.set(routerKey, router);
         runStages(ctx, reply, requestStages, 0, () => {
           // A count answer is already in the client's dialect.
           if (endpoint.kind === 'count') answerCount(ctx, clientReply);
           else if (ctx.syntheticResponse) answerLocally(ctx, reply, ctx.syntheticResponse, reply !== clientReply);
-          else forward(ctx, reply, clientReply, encode);
+          else forward(ctx, reply, clientReply, encode, router, first);
         });
       });
     } catch (err) {
@@ -250,6 +300,14 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   return (head, body, reply, refused) => {
+    if (mounted.length > 0) {
+      for (const route of mounted) {
+        const path = head.path;
+        if (path.startsWith(route.prefix) && (path.length === route.prefix.length || path.charCodeAt(route.prefix.length) === 47)) {
+          return route.handle(head, body, reply, refused);
+        }
+      }
+    }
     const match = matchEndpoint(head.method, head.path);
     if (match === undefined || 'wrongMethod' in match) {
       const error = match === undefined ? errors.notFound(head.method, head.path) : errors.methodNotAllowed(head.method, head.path, match.wrongMethod);
@@ -278,3 +336,19 @@ export function createHandler(rt: Runtime): RequestHandler {
 }
 
 const emptyBody = Buffer.alloc(0);
+const routerKey = 'routing.attempts';
+const fallbackNoted = 'routing.fallback';
+
+type SinkWrap = (sink: UpstreamSink) => UpstreamSink;
+
+/** Sets a response header a stage or the router added earlier, or adds it. */
+function setResponseHeader(ctx: RequestContext, name: string, value: string): void {
+  const headers = ctx.responseHeaders;
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i][0] === name) {
+      headers[i] = [name, value];
+      return;
+    }
+  }
+  headers.push([name, value]);
+}

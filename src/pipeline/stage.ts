@@ -1,8 +1,9 @@
 // The contract between the request handler and every stage/feature (auth, limits, guards, metrics, audit).
 import type { RequestContext } from './context.js';
 import type { SwitchyardConfig } from '../config/types.js';
-import type { IncomingHead } from '../server/http.js';
+import type { IncomingHead, RequestHandler } from '../server/http.js';
 import type { GatewayError } from '../shared/errors.js';
+import type { Registry } from 'prom-client';
 
 /** One SSE event of a streamed completion. `json` is the parsed data (undefined for "[DONE]"). */
 export interface ChunkEvent {
@@ -50,6 +51,17 @@ export interface Stage {
    * and check it. Must not throw.
    */
   onComplete?(ctx: RequestContext): void;
+  /**
+   * Public endpoints this feature serves itself (e.g. /mcp): a request whose path is a prefix or lies
+   * under one (`prefix/...`) goes to its handler instead of the LLM pipeline. The head screen has run.
+   */
+  readonly routes?: readonly PublicRoute[];
+}
+
+export interface PublicRoute {
+  /** Path prefix without a trailing slash, e.g. '/mcp'. */
+  readonly prefix: string;
+  readonly handle: RequestHandler;
 }
 
 /** Typed messages between the main thread and server threads. */
@@ -99,6 +111,8 @@ export interface MainHost {
   /** Handles messages sent by server threads. */
   on(type: string, handler: (payload: unknown, threadIndex: number) => void): void;
   addAdminRoute(route: AdminRoute): void;
+  /** Main-thread metric registries merged into /metrics with the server threads' (optional for hosts built by tests). */
+  readonly metricRegistries?: Registry[];
 }
 
 /**

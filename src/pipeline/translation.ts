@@ -14,7 +14,7 @@ import { PassThroughReply } from './pass-through-reply.js';
 import { Relay, type Outcome } from './relay.js';
 import type { ResponseFilter, Stage } from './stage.js';
 import { TranslatingSink } from './translating-sink.js';
-import type { UpstreamClients } from './upstream.js';
+import type { UpstreamClients, UpstreamSink } from './upstream.js';
 import { planUpstream } from './upstream-plan.js';
 
 export { countBodyFor };
@@ -63,6 +63,10 @@ export interface ForwardHost {
   readonly upstream: UpstreamClients;
   readonly filters: ResponseFilter[];
   complete(outcome: Outcome): void;
+  /** Wraps the attempt's sink (the router's hold-back for retries). */
+  readonly wrap?: (sink: UpstreamSink) => UpstreamSink;
+  /** What the request's deadline leaves for this attempt (see UpstreamClients.send). */
+  readonly budgetMs?: number;
 }
 
 /**
@@ -76,14 +80,15 @@ export function forwardTranslated(ctx: RequestContext, reply: Reply, clientReply
   const dialect = dialectNamed(ctx.dialect);
   const passThrough = plan.passThrough && dialect !== undefined && encode !== undefined ? new PassThroughReply(clientReply, dialect, encode, ctx.result) : undefined;
   const relay = new Relay(ctx, passThrough ?? reply, host.stages, filters, host.complete);
-  const sink = plan.decoding ? new TranslatingSink(relay, plan.adapter, plan.decoding, plan.target, () => relay.exchange, passThrough?.tap) : relay;
+  const decoded = plan.decoding ? new TranslatingSink(relay, plan.adapter, plan.decoding, plan.target, () => relay.exchange, passThrough?.tap) : relay;
+  const sink = host.wrap === undefined ? decoded : host.wrap(decoded);
   const headers = upstreamHeaders(ctx.head.headers, deployment.forward, ctx.id, ctx.upstreamHeaders);
   for (const [name, value] of plan.wire.headers) headers.push(name, value);
   const body = Buffer.from(plan.wire.body);
   ctx.result.attempts++;
   for (const stage of host.stages) stage.onUpstreamStart?.(ctx);
   const send = () => {
-    relay.exchange = host.upstream.send(deployment, plan.wire.path, headers, body, ctx.stream, sink);
+    relay.exchange = host.upstream.send(deployment, plan.wire.path, headers, body, ctx.stream, sink, host.budgetMs);
   };
   const sign = deployment.adapter.sign;
   if (sign === undefined) return send();

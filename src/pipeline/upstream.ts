@@ -133,6 +133,8 @@ export class UpstreamClients {
     body: Buffer,
     stream: boolean,
     sink: UpstreamSink,
+    /** The request's deadline leaves this long: the wait for the answer's head (and a whole answer) is cut to it. */
+    budgetMs?: number,
   ): UpstreamExchange {
     const provider = deployment.provider;
     let abortUpstream: ((reason: Error) => void) | undefined;
@@ -195,17 +197,20 @@ export class UpstreamClients {
         sink.onError(classify(err, provider.name, totalTimedOut));
       },
     };
+    const timeouts = deployment.timeouts;
     if (!stream) {
       totalTimer = setTimeout(() => {
         totalTimedOut = true;
         abortUpstream?.(new Error('total timeout'));
-      }, provider.timeouts.total_ms);
+      }, budgetMs === undefined ? timeouts.total_ms : Math.min(budgetMs, timeouts.total_ms));
       totalTimer.unref();
     }
-    this.pool(deployment).dispatch(
-      { origin: deployment.origin, method: 'POST', path: deployment.basePath + path, headers, body },
-      handler,
-    );
+    const options: Dispatcher.DispatchOptions = { origin: deployment.origin, method: 'POST', path: deployment.basePath + path, headers, body };
+    // A deployment's own timeouts go with its requests; the pool carries its provider's.
+    const firstByteMs = budgetMs === undefined ? timeouts.first_byte_ms : Math.min(budgetMs, timeouts.first_byte_ms);
+    if (firstByteMs !== provider.timeouts.first_byte_ms) options.headersTimeout = firstByteMs;
+    if (timeouts.idle_ms !== provider.timeouts.idle_ms) options.bodyTimeout = timeouts.idle_ms;
+    this.pool(deployment).dispatch(options, handler);
     return {
       buffers: this.buffers,
       redactor: this.redactor,

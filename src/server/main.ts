@@ -87,6 +87,7 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
       ),
     on: (type, handler) => void messageHandlers.set(type, handler),
     addAdminRoute: (route) => admin.add(route),
+    metricRegistries: [],
   };
 
   const shared: Record<string, unknown> = {};

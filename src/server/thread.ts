@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileRoutes } from '../config/compile.js';
+import type { DeploymentStateMemory } from '../routing/deployment-state.js';
 import { loadAdapters } from '../providers/registry.js';
 import { errorInDialectOf } from '../dialects/answers.js';
 import { createFeatures } from '../features.js';
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   }
   const upstream = new UpstreamClients(config);
   await loadAdapters(config.providers.map((p) => p.type));
-  const runtime: Runtime = { routes: compileRoutes(config), stages, upstream, draining: false, serving: false };
+  const routingState = data.shared.routing as DeploymentStateMemory | undefined;
+  const runtime: Runtime = { routes: compileRoutes(config, routingState), stages, upstream, draining: false, serving: false };
   const listener = await listen(
     {
       host: config.server.host,

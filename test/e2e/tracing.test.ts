@@ -162,3 +162,48 @@ describe('OTLP trace export', () => {
     assert.equal(streamedAttrs['gen_ai.response.model'], 'sim-fast');
   });
 });
+
+describe('OTLP spans of a request that failed over', () => {
+  test('one child span per attempt under the request span, the failed one marked as an error', async () => {
+    const collector = await startCollector();
+    const sim = await startSimulator();
+    const dataDir = mkdtempSync(join(tmpdir(), 'sy-e2e-trace-'));
+    const base = stackConfigObject(sim.port, dataDir);
+    const config = parseConfig(
+      JSON.stringify({
+        ...base,
+        models: [
+          ...(base.models as unknown[]),
+          { name: 'group', deployments: [{ provider: 'sim', model: 'sim-fault-status-503', id: 'down' }, { provider: 'sim', model: 'gpt-4o-mini', id: 'up', priority: 2 }] },
+        ],
+        tracing: { enabled: true, otlp_endpoint: `http://127.0.0.1:${collector.port}/v1/traces` },
+      }),
+      'test',
+    );
+    const gateway = await startGateway(config, { threads: 1 });
+    try {
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${gateway.port}/v1`, apiKey: clientKey, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'group', messages: [{ role: 'user', content: 'fail over' }] });
+      const upstream = sim.stats().last.map((r) => r.headers.traceparent);
+      assert.equal(upstream.length, 2);
+      assert.equal(upstream[0], upstream[1], 'every attempt carries the request span as parent');
+    } finally {
+      await gateway.stop();
+      await sim.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const spans = collector.exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+    await new Promise((resolve) => collector.server.close(resolve));
+    assert.equal(spans.length, 3, `spans: ${spans.map((s) => s.name).join(', ')}`);
+    const request = spans.find((s) => s.name === 'chat group');
+    assert.ok(request);
+    assert.equal(attributesOf(request)['switchyard.deployment'], 'up');
+    const attempts = spans.filter((s) => s.name.startsWith('attempt '));
+    assert.deepEqual(attempts.map((s) => s.name).sort(), ['attempt down', 'attempt up']);
+    for (const a of attempts) assert.equal(a.parentSpanId, request.spanId);
+    const down = attempts.find((s) => s.name === 'attempt down');
+    assert.equal(down?.status?.code, 2, 'STATUS_CODE_ERROR');
+    assert.equal(attributesOf(down as OtlpSpan)['http.response.status_code'], 503);
+    assert.equal(attributesOf(attempts.find((s) => s.name === 'attempt up') as OtlpSpan)['switchyard.attempt'], 2);
+  });
+});

@@ -47,6 +47,7 @@ export function sampleAuditRecord(i: number, timeMs: number, over: Partial<Audit
     cost_usd: 0.001,
     client_dialect: 'openai-chat',
     provider_type: 'openai',
+    attempt_log: null,
     guard_verdicts: [],
     bodies: true,
     request_body: null,

@@ -43,7 +43,12 @@ function context(who: Who): RequestContext {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (who.userAgent !== undefined) headers['user-agent'] = who.userAgent;
   const ctx = createContext({ method: who.method, path: who.path, query: '', headers, remoteAddress: who.ip }, Buffer.from('{"model":"m"}'), 'chat.completions');
-  const deployment = who.deployment && { name: who.deployment.name, provider: { name: who.deployment.provider }, upstreamModel: who.deployment.upstreamModel };
+  const deployment = who.deployment && {
+    name: who.deployment.name,
+    id: `${who.deployment.provider}/${who.deployment.upstreamModel}`,
+    provider: { name: who.deployment.provider },
+    upstreamModel: who.deployment.upstreamModel,
+  };
   Object.assign(ctx, { model: who.model, stream: who.stream, key: who.key && { ...who.key }, deployment });
   const error = who.error && { ...who.error };
   Object.assign(ctx.result, { status: who.status, outcome: who.outcome, attempts: who.attempts, responseModel: who.responseModel, error });
@@ -106,7 +111,7 @@ test('records of requests that differ in any one field of who asked for what, or
         method: who.method,
         path: who.path,
         model: who.model,
-        deployment: d && { name: d.name, provider: d.provider, upstream_model: d.upstreamModel },
+        deployment: d && { name: d.name, id: `${d.provider}/${d.upstreamModel}`, provider: d.provider, upstream_model: d.upstreamModel },
         response_model: who.responseModel ?? null,
         stream: who.stream,
         attempts: who.attempts,

@@ -98,6 +98,7 @@ describe('request tracing', () => {
       'gen_ai.request.model': 'gpt-4o-mini',
       'gen_ai.provider.name': 'sim',
       'switchyard.provider_type': 'openai',
+      'switchyard.deployment': 'sim/sim-mini',
       'switchyard.client_dialect': 'openai-chat',
       'gen_ai.response.model': 'sim-mini-2024',
       'gen_ai.usage.input_tokens': 12,
