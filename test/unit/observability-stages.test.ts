@@ -267,7 +267,7 @@ describe('audit record', () => {
     assert.deepEqual(r.key, { id: 'key_1', name: 'team-a' });
     assert.equal(r.client_ip, '10.1.2.3');
     assert.equal(r.model, 'gpt-4o-mini');
-    assert.deepEqual(r.deployment, { name: 'gpt-4o-mini', provider: 'sim', upstream_model: 'sim-mini' });
+    assert.deepEqual(r.deployment, { name: 'gpt-4o-mini', id: 'sim/sim-mini', provider: 'sim', upstream_model: 'sim-mini' });
     assert.equal(r.status, 200);
     assert.equal(r.attempts, 1);
     assert.equal(r.ttft_ms, 100);
