@@ -7,13 +7,13 @@
 // one request alone (bench/routing-pick.ts), which the gateway rows carry inside their noise.
 // Run alone: node dist/bench/routing.js [--quick]
 // SWITCHYARD_BENCH_ROUTING_ROUNDS overrides the rounds of (1), SWITCHYARD_BENCH_ROUTING_CYCLES the cycles of (2).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Child } from './lib/child.js';
 import { formatTable, type Cell } from './lib/table.js';
-import { distDir, freePort, type Target } from './lib/targets.js';
+import { distDir, freePort, startGatewayWith, type Target } from './lib/targets.js';
 import { chatPath } from './scenarios/requests.js';
 import { breakerCooldownMs, requestFor, routingYaml, variants, type Variant } from './routing-config.js';
 import { runFailover, type FailoverResult } from './routing-failover.js';
@@ -35,14 +35,6 @@ async function startSimulator(): Promise<Target> {
   const child = new Child('simulator', process.execPath, [join(distDir, 'src/simulator/main.js'), '--port', '0', '--keep-requests', '1']);
   const match = await child.waitForLine(/listening on http:\/\/[^:]+:(\d+)/, 15_000);
   return { name: 'simulator', port: Number(match[1]), child };
-}
-
-async function startGateway(workDir: string, config: string): Promise<Target> {
-  const configPath = join(workDir, 'gateway.yaml');
-  writeFileSync(configPath, config);
-  const child = new Child('gateway', process.execPath, [join(distDir, 'src/cli.js'), 'start', '--config', configPath], { cwd: workDir });
-  const match = await child.waitForLine(/"msg":"switchyard listening".*"port":(\d+)/, 30_000);
-  return { name: 'gateway', port: Number(match[1]), child, configPath };
 }
 
 /** One request per variant and mode, read in full: the answer must come from one of the variant's deployments. */
@@ -156,7 +148,7 @@ export async function runRoutingBench(opts: RoutingBenchOptions = {}): Promise<o
     const simulator = await startSimulator();
     started.push(simulator);
     const config = routingYaml(workDir, simulator.port, await freePort());
-    const gateway = await startGateway(workDir, config);
+    const gateway = await startGatewayWith(workDir, config);
     started.push(gateway);
     sim = new SimControl(simulator.port);
     log(`simulator :${simulator.port}, gateway :${gateway.port} (threads 1, audit off); ${variants.length} models of 1 or 10 deployments`);

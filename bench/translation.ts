@@ -6,15 +6,14 @@
 // rotating over rounds. Ratios are to openai→openai, the pass-through byte path, in the same mode.
 // Run alone: node dist/bench/translation.js [--quick]
 // SWITCHYARD_BENCH_TRANSLATION_REQUESTS and SWITCHYARD_BENCH_TRANSLATION_CPU_REQUESTS override N and M.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child } from './lib/child.js';
 import { postRequest, RawHttpConnection } from './lib/raw-http.js';
 import { delta, ratio, round, summarizeNs, type LatencySummary } from './lib/stats.js';
 import { formatTable, type Cell } from './lib/table.js';
-import { distDir, freePort, startSimulator, type Target } from './lib/targets.js';
+import { freePort, startGatewayWith, startSimulator, type Target } from './lib/targets.js';
 import { referenceCase, translationCases, translationProviders, type CaseRequest, type TranslationCase } from './scenarios/translation-cases.js';
 
 export interface TranslationBenchOptions {
@@ -44,14 +43,6 @@ function yaml(workDir: string, simPort: number, port: number): string {
     'audit: { enabled: false }',
     '',
   ].join('\n');
-}
-
-async function startGateway(workDir: string, config: string): Promise<Target> {
-  const configPath = join(workDir, 'gateway.yaml');
-  writeFileSync(configPath, config);
-  const child = new Child('gateway', process.execPath, [join(distDir, 'src/cli.js'), 'start', '--config', configPath], { cwd: workDir });
-  const match = await child.waitForLine(/"msg":"switchyard listening".*"port":(\d+)/, 30_000);
-  return { name: 'gateway', port: Number(match[1]), child, configPath };
 }
 
 interface CpuReading {
@@ -257,7 +248,7 @@ export async function runTranslationBench(opts: TranslationBenchOptions = {}): P
     const simulator = await startSimulator();
     started.push(simulator);
     const config = yaml(workDir, simulator.port, await freePort());
-    const gateway = await startGateway(workDir, config);
+    const gateway = await startGatewayWith(workDir, config);
     started.push(gateway);
     log(`simulator :${simulator.port}, gateway :${gateway.port} (threads 1, audit off); ${translationCases.length} cases × gateway/direct`);
 

@@ -99,16 +99,16 @@ export function gatewayYaml(opts: GatewayOptions): string {
 
 export async function startGateway(partial: Omit<GatewayOptions, 'port'>): Promise<Target> {
   const opts: GatewayOptions = { ...partial, port: await freePort() };
-  const configPath = join(opts.workDir, `${opts.name}.yaml`);
-  writeFileSync(configPath, gatewayYaml(opts));
-  const child = new Child(
-    opts.name,
-    process.execPath,
-    [...(opts.nodeFlags ?? []), join(distDir, 'src/cli.js'), 'start', '--config', configPath],
-    { cwd: opts.workDir },
-  );
+  return startGatewayWith(opts.workDir, gatewayYaml(opts), opts.name, opts.nodeFlags);
+}
+
+/** A gateway process on a config written out as it is, in `workDir/<name>.yaml`. */
+export async function startGatewayWith(workDir: string, config: string, name = 'gateway', nodeFlags: readonly string[] = []): Promise<Target> {
+  const configPath = join(workDir, `${name}.yaml`);
+  writeFileSync(configPath, config);
+  const child = new Child(name, process.execPath, [...nodeFlags, join(distDir, 'src/cli.js'), 'start', '--config', configPath], { cwd: workDir });
   const match = await child.waitForLine(/"msg":"switchyard listening".*"port":(\d+)/, 30_000);
-  return { name: opts.name, port: Number(match[1]), child, configPath };
+  return { name, port: Number(match[1]), child, configPath };
 }
 
 /** The http {} lines that keep an unprivileged nginx's temporary files inside `dir`. */
