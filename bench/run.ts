@@ -17,7 +17,7 @@ import { runSweep } from './scenarios/throughput.js';
 import { runRatioRounds } from './scenarios/ratio-rounds.js';
 
 const usage = `npm run bench -- [options]
-  --only SUITES        core (default), limits, observability, guards, guards-gateway, translation, all; comma-separated
+  --only SUITES        core (default), limits, observability, guards, guards-gateway, translation, routing, mcp, all; comma-separated
   --duration S         seconds per load cell (default 5; --quick: 2)
   --warmup S           warm-up seconds before each cell (default 1)
   --concurrency LIST   sweep concurrencies (default 1,8,64,256)
@@ -81,6 +81,7 @@ const extraSuites: Record<string, { file: string; entry: string }> = {
   'guards-gateway': { file: './guards-gateway.js', entry: 'runGuardsGatewayBench' },
   translation: { file: './translation.js', entry: 'runTranslationBench' },
   routing: { file: './routing.js', entry: 'runRoutingBench' },
+  mcp: { file: './mcp.js', entry: 'runMcpBench' },
 };
 
 async function runCore(): Promise<Record<string, unknown>> {

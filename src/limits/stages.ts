@@ -85,11 +85,27 @@ const missingKey = () =>
   });
 const invalidKey = () => new GatewayError(401, 'Incorrect API key provided.', { type: 'authentication_error', code: 'invalid_api_key' });
 
+/** A caller's virtual key checked from request headers alone, for endpoints outside the LLM pipeline (/mcp). */
+export type KeyCheck = (headers: Readonly<Record<string, string>>) => { id: string; name: string } | { refused: 'missing' | 'invalid' };
+
+let threadKeys: KeyCheck | undefined;
+
+/** This thread's key check, once the auth stage exists (auth: keys); the same keys, revocations and keys created since start. */
+export function threadKeyCheck(): KeyCheck | undefined {
+  return threadKeys;
+}
+
 export function createAuthStage(keys: KeyLookup, table: SharedCounterTable): Stage {
   /** Keys found by onHead, so onRequest does not hash the same secret again once the body is in. */
   const screened = new WeakMap<IncomingHead, ThreadKey>();
   // The row status is the authority for revocation: it flips in shared memory before DELETE answers.
   const active = (key: ThreadKey | undefined): key is ThreadKey => key !== undefined && table.status(key.entry.row) === RowStatus.active;
+  threadKeys = (headers) => {
+    const plaintext = presentedKey(headers);
+    if (plaintext === undefined) return { refused: 'missing' };
+    const key = keys.find(plaintext);
+    return active(key) ? { id: key.entry.id, name: key.entry.name } : { refused: 'invalid' };
+  };
   return {
     name: 'limits.auth',
     phase: 'auth',

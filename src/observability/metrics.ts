@@ -4,7 +4,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RequestContext } from '../pipeline/context.js';
 import type { MetricsConfig } from './config.js';
-import { peekObservations, queueDepthSources, type RequestObservations } from '../pipeline/observations.js';
+import { metricFamilySources, peekObservations, queueDepthSources, type RequestObservations } from '../pipeline/observations.js';
 import { LabelMaker, noneLabel, seriesKey, type RequestLabels } from './labels.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterCell, type HistogramCell, type Labels, type MetricJson } from './metric-families.js';
 
@@ -118,7 +118,9 @@ export class ThreadMetrics {
 
   /** The same shape as prom-client's Registry.getMetricsAsJSON(). */
   toJSON(): MetricJson[] {
-    return this.families.map((f) => f.toJSON());
+    const out = this.families.map((f) => f.toJSON());
+    for (const source of metricFamilySources) out.push(...(source() as MetricJson[]));
+    return out;
   }
 
   private progress(ctx: RequestContext): Progress {

@@ -64,3 +64,11 @@ export const queueDepthSources = new Map<string, QueueDepthSource>();
 export function registerQueueDepthSource(pool: string, source: QueueDepthSource): void {
   queueDepthSources.set(pool, source);
 }
+
+/** Metric families a feature keeps itself (the MCP gateway's), exported with the thread's metrics on every scrape. */
+export type MetricFamilySource = () => readonly object[];
+export const metricFamilySources = new Set<MetricFamilySource>();
+export function registerMetricFamilies(source: MetricFamilySource): () => void {
+  metricFamilySources.add(source);
+  return () => metricFamilySources.delete(source);
+}

@@ -8,7 +8,6 @@ import { createContext } from '../../src/pipeline/context.js';
 import { AttemptRouter } from '../../src/routing/attempts.js';
 import { BreakerState, DeploymentStateTable, I } from '../../src/routing/deployment-state.js';
 import { sessionKeyOf, type ModelGroup } from '../../src/routing/group.js';
-import type { LiveDeployment } from '../../src/routing/live-deployment.js';
 import { StickyRing } from '../../src/routing/sticky.js';
 import type { PickRequest } from '../../src/routing/strategies.js';
 
@@ -40,7 +39,6 @@ function request(over: Partial<PickRequest> = {}): PickRequest {
   return { now: 1_000_000, stream: false, promptTokens: 100, outputTokens: 100, random: seeded(1), explore: 0, ...over };
 }
 
-const ids = (ms: readonly LiveDeployment[]) => ms.map((m) => m.id);
 
 describe('shared state table', () => {
   test('a reload keeps the slots (and state) of keys that remain and gives new keys zeroed slots', () => {
