@@ -108,7 +108,8 @@ export class AttemptRouter {
     const index = this.chain.indexOf(group);
     this.used[index]++;
     this.groupIndex = Math.max(this.groupIndex, index);
-    const now = Date.now();
+    // The first attempt starts as the router was made: one clock read less per request.
+    const now = this.log.length === 0 ? this.req.now : Date.now();
     member.begin(now, this.estimatedTokens());
     const record: AttemptRecord = { deployment: member.id, model: group.name, status: 0, outcome: 'failed', error: undefined, startedAtMs: now, durationMs: 0 };
     this.log.push(record);
@@ -154,7 +155,7 @@ export class AttemptRouter {
       const sinceArrival = c.startedAt - this.ctx.receivedAt;
       const firstByte = c.firstByteMs ?? (r.ttftMs !== undefined ? r.ttftMs - sinceArrival : undefined);
       const latencyMs = this.ctx.stream && firstByte !== undefined ? firstByte : elapsed;
-      c.member.end(now, { ok: true, latencyUs: latencyMs * 1000, stream: this.ctx.stream });
+      c.member.endOk(now, latencyMs * 1000, this.ctx.stream);
     } else if (r.outcome === 'upstream_error') {
       c.record.error = r.error?.message;
       const code = r.error?.code;

@@ -108,15 +108,18 @@ export class LiveDeployment {
     if (this.capacity.limited) this.capacity.chargeRequest(now, tokens);
   }
 
+  /** A successful attempt ended (the common case, without an outcome object). */
+  endOk(now: number, latencyUs: number, stream: boolean): void {
+    this.table.addInt(this.slot, I.inFlight, -1);
+    this.sample(stream ? I.ewmaTtftUs : I.ewmaUs, latencyUs);
+    this.breaker.success(now);
+  }
+
   end(now: number, outcome: AttemptEnd): void {
+    if (outcome.ok === true) return this.endOk(now, outcome.latencyUs, outcome.stream);
     const t = this.table;
     const s = this.slot;
     t.addInt(s, I.inFlight, -1);
-    if (outcome.ok === true) {
-      this.sample(outcome.stream ? I.ewmaTtftUs : I.ewmaUs, outcome.latencyUs);
-      this.breaker.success(now);
-      return;
-    }
     if (outcome.ok === undefined) return;
     t.setInt(s, I.lastErrorStatus, outcome.status);
     t.setInt(s, I.lastErrorKind, LiveDeployment.kindCodes.get(outcome.kind) ?? 0);
