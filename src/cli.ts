@@ -9,9 +9,12 @@ import { log } from './shared/log.js';
 const help = `switchyard — an OpenAI-compatible AI gateway
 
 Usage:
-  switchyard start [--config FILE] [--port N] [--threads N|auto]
+  switchyard start [--config FILE] [--no-watch] [--port N] [--threads N|auto]
       Start the gateway. Without --config it uses the embedded default
       (config/switchyard.yaml: port 8080, built-in simulator provider, no Redis or database).
+      A --config file is watched: saving it applies the change without a restart
+      (so does SIGHUP, also with --no-watch); a file with any problem is rejected
+      whole and logged, and the running config keeps serving.
   switchyard validate [FILE]
       Check a config file (default: the embedded one); prints every problem with its path,
       exits 1 if there is any.
@@ -19,6 +22,7 @@ Usage:
 
 Options:
   -c, --config FILE   YAML config; \${ENV_VAR} and \${ENV_VAR:-default} are substituted.
+      --no-watch      Reload the config file only on SIGHUP, not when it changes.
   -p, --port N        Override server.port.
   -t, --threads N     Override server.threads (a number, or "auto" = one per CPU).
   -h, --help          This text.
@@ -45,11 +49,14 @@ function applyOverrides(config: SwitchyardConfig, port: string | undefined, thre
   }
 }
 
-async function start(configPath: string, port: string | undefined, threads: string | undefined): Promise<void> {
+async function start(configPath: string, watch: boolean, port: string | undefined, threads: string | undefined): Promise<void> {
   const config = loadConfig(configPath);
   applyOverrides(config, port, threads);
   const { startGateway } = await import('./server/main.js');
-  const gateway = await startGateway(config);
+  // A reload reads the file again and applies the same overrides, so they do not count as changes.
+  const gateway = await startGateway(config, { configFile: { path: configPath, watch, adjust: (c) => applyOverrides(c, port, threads) } });
+  // The reload logs its own outcome (applied, or rejected with every problem).
+  process.on('SIGHUP', () => void gateway.reload().catch((err: unknown) => log.error('config reload failed', { error: (err as Error)?.stack })));
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
@@ -76,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string', short: 'c' },
+      'no-watch': { type: 'boolean' },
       port: { type: 'string', short: 'p' },
       threads: { type: 'string', short: 't' },
       help: { type: 'boolean', short: 'h' },
@@ -101,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'start') {
-    await start(values.config ?? defaultConfigPath, values.port, values.threads);
+    await start(values.config ?? defaultConfigPath, values.config !== undefined && values['no-watch'] !== true, values.port, values.threads);
     return -1;
   }
   console.error(`Unknown command '${command}'.\n\n${help}`);

@@ -63,7 +63,64 @@ export function smallLaneOf(config: GuardsConfig): SmallLaneOptions | undefined 
   return reachable ? { maxBytes: lane.max_bytes, threads: lane.size, priority: lane.priority } : undefined;
 }
 
-let pool: GuardPool | undefined;
+/** The config sections the guards stage is built from: a reload that leaves them alone keeps the stage and its pool. */
+function sectionsKey(config: SwitchyardConfig): string {
+  return JSON.stringify([config.guards, config.pii, config.tokenizer, config.pool, config.auth]);
+}
+
+/** This thread's pools, by the stage that uses them; a reload retires a stage and its pool once no request uses it. */
+const pools = new Map<Stage, GuardPool>();
+const builtFrom = new WeakMap<Stage, string>();
+let smallLaneShown = false;
+let poolShown = false;
+
+/** The queue-depth metrics keep reading a pool a reload replaced unless pointed elsewhere. */
+function showNoPool(): void {
+  if (poolShown) registerQueueDepthSource('guard', () => 0);
+  if (smallLaneShown) registerQueueDepthSource('guard_small', () => 0);
+}
+
+async function buildStages(config: SwitchyardConfig, host: ThreadHost): Promise<Stage[]> {
+  if (idle(config)) {
+    showNoPool();
+    return [];
+  }
+  const setup = engineSetup(config, process.env.SWITCHYARD_GUARD_TEST_HOOKS === '1');
+  const analysed = needsPool(config);
+  let pool: GuardPool | undefined;
+  if (analysed) {
+    pool = new GuardPool({
+      threads: workersPerServerThread(config.pool.size, host.threadCount),
+      timeoutMs: config.pool.task_timeout_ms,
+      setup,
+      priority: config.pool.priority,
+      smallLane: smallLaneOf(config),
+      callerMaxBytes: config.pool.caller_max_bytes,
+    });
+    try {
+      await pool.ready();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    const running = pool;
+    registerQueueDepthSource('guard', () => running.queueSize);
+    if (running.hasSmallLane) registerQueueDepthSource('guard_small', () => running.queueSizeOf('small'));
+    else if (smallLaneShown) registerQueueDepthSource('guard_small', () => 0);
+    smallLaneShown ||= running.hasSmallLane;
+    poolShown = true;
+  } else showNoPool();
+  const inline = config.pool.inline_max_bytes > 0 && analysed ? new GuardEngine(setup) : undefined;
+  const stage = createGuardsStage(config, new GuardSelector(config), {
+    pool,
+    inline,
+    inlineMaxBytes: config.pool.inline_max_bytes,
+    timeoutMs: config.pool.task_timeout_ms,
+  });
+  if (pool !== undefined) pools.set(stage, pool);
+  builtFrom.set(stage, sectionsKey(config));
+  return [stage];
+}
 
 export const guardsFeature: Feature = {
   name: 'guards',
@@ -78,37 +135,29 @@ export const guardsFeature: Feature = {
     if (problems.length > 0) throw new Error(`invalid guard configuration:\n  - ${problems.join('\n  - ')}`);
   },
 
-  async initThread(config: SwitchyardConfig, _shared: unknown, host: ThreadHost): Promise<Stage[]> {
-    if (idle(config)) return [];
-    const setup = engineSetup(config, process.env.SWITCHYARD_GUARD_TEST_HOOKS === '1');
-    const analysed = needsPool(config);
-    if (analysed) {
-      pool = new GuardPool({
-        threads: workersPerServerThread(config.pool.size, host.threadCount),
-        timeoutMs: config.pool.task_timeout_ms,
-        setup,
-        priority: config.pool.priority,
-        smallLane: smallLaneOf(config),
-        callerMaxBytes: config.pool.caller_max_bytes,
-      });
-      await pool.ready();
-      const running = pool;
-      registerQueueDepthSource('guard', () => running.queueSize);
-      if (running.hasSmallLane) registerQueueDepthSource('guard_small', () => running.queueSizeOf('small'));
-    }
-    const inline = config.pool.inline_max_bytes > 0 && analysed ? new GuardEngine(setup) : undefined;
-    const stage = createGuardsStage(config, new GuardSelector(config), {
-      pool,
-      inline,
-      inlineMaxBytes: config.pool.inline_max_bytes,
-      timeoutMs: config.pool.task_timeout_ms,
-    });
-    return [stage];
+  initThread(config: SwitchyardConfig, _shared: unknown, host: ThreadHost): Promise<Stage[]> {
+    return buildStages(config, host);
+  },
+
+  /** A new stage (and pool) only when its sections changed; requests in flight finish on the old one. */
+  reloadThread(config: SwitchyardConfig, _shared: unknown, host: ThreadHost, current: readonly Stage[]): readonly Stage[] | Promise<Stage[]> {
+    const unchanged = current.length === 0 ? idle(config) : builtFrom.get(current[0]) === sectionsKey(config);
+    return unchanged ? current : buildStages(config, host);
+  },
+
+  async retireThread(stages: readonly Stage[]): Promise<void> {
+    await Promise.all(
+      stages.map((stage) => {
+        const pool = pools.get(stage);
+        pools.delete(stage);
+        return pool?.close();
+      }),
+    );
   },
 
   async closeThread(): Promise<void> {
-    const closing = pool;
-    pool = undefined;
-    await closing?.close();
+    const closing = [...pools.values()];
+    pools.clear();
+    await Promise.all(closing.map((pool) => pool.close()));
   },
 };

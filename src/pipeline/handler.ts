@@ -24,6 +24,11 @@ import type { UpstreamSink } from './upstream.js';
 
 type Translation = typeof import('./translation.js');
 
+/**
+ * What one config gives a server thread. A reload builds a new one and a new handler over it
+ * (src/server/thread.ts); every closure of a handler holds its own, so a request finishes (retries,
+ * onComplete included) on the config it arrived under.
+ */
 export interface Runtime {
   readonly routes: CompiledRoutes;
   /** Every stage in order; onComplete runs on all of them. */
@@ -33,6 +38,15 @@ export interface Runtime {
   draining: boolean;
   /** Set once every listener of the gateway is up; /readyz answers 503 before. */
   serving: boolean;
+  /** Counts the requests using this runtime, so a reload can tell when a replaced one is free to close. */
+  readonly use?: RuntimeUse;
+}
+
+export interface RuntimeUse {
+  /** API requests taken in and not yet complete. */
+  active: number;
+  /** Set when a reload replaced the runtime: called when its last request completes. */
+  onIdle: (() => void) | undefined;
 }
 
 type ProxyEndpoint = Extract<Endpoint, { kind: 'proxy' }>;
@@ -41,17 +55,19 @@ type CountEndpoint = Extract<Endpoint, { kind: 'count' }>;
 const jsonType: [string, string] = ['content-type', 'application/json'];
 const usageOperations = new Set<Operation>(['chat.completions', 'completions']);
 
+// Loaded once per thread, on first need; a handler built by a reload finds it loaded.
+let translation: Translation | undefined;
+let loading: Promise<Translation> | undefined;
+const loadTranslation = (): Promise<Translation> => (loading ??= import('./translation.js').then((t) => (translation = t)));
+
 export function createHandler(rt: Runtime): RequestHandler {
-  let translation: Translation | undefined;
-  let loading: Promise<Translation> | undefined;
-  const loadTranslation = (): Promise<Translation> =>
-    (loading ??= import('./translation.js').then((t) => (translation = t)));
   // A provider that needs translation: load it now rather than on its first request.
   if ([...rt.routes.byModel.values()].some((d) => d.openAi === undefined)) loadTranslation().catch(() => undefined);
   const authStages = rt.stages.filter((s) => s.phase === 'auth' && s.onRequest);
   const requestStages = rt.stages.filter((s) => s.phase !== 'auth' && s.onRequest);
   const filterStages = rt.stages.filter((s) => s.responseFilter);
   const mounted = rt.stages.flatMap((s) => s.routes ?? []);
+  const use: RuntimeUse = rt.use ?? { active: 0, onIdle: undefined };
 
   function complete(ctx: RequestContext, outcome: Outcome): void {
     const result = ctx.result;
@@ -70,6 +86,7 @@ export function createHandler(rt: Runtime): RequestHandler {
         log.error('stage onComplete failed', { stage: stage.name, error: (err as Error).message, request_id: ctx.id });
       }
     }
+    if (--use.active === 0 && use.onIdle !== undefined) use.onIdle();
   }
 
   function fail(ctx: RequestContext, reply: Reply, err: unknown): void {
@@ -329,6 +346,8 @@ export function createHandler(rt: Runtime): RequestHandler {
     // While draining, a request on a connection that is still open is served, and the connection
     // closed after it, so the client reconnects to another thread or instance without seeing an error.
     if (rt.draining) reply.closeWhenDone();
+    // Every path below ends in complete(), which counts it back.
+    use.active++;
     if (endpoint.kind === 'models') handleModels(head, reply, undefined, refused);
     else if (endpoint.kind === 'model') handleModels(head, reply, endpoint.id, refused);
     else handleProxy(head, body, reply, endpoint, refused);

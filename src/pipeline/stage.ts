@@ -117,7 +117,7 @@ export interface MainHost {
 
 /**
  * A feature plugs into the gateway at three points: once on the main thread (shared state,
- * admin routes), once per server thread (its Stage), and at shutdown.
+ * admin routes), once per server thread (its Stage), and at shutdown; optionally at a config reload.
  */
 export interface Feature {
   readonly name: string;
@@ -134,6 +134,27 @@ export interface Feature {
   sharedForNewThread?(): unknown;
   /** Server thread. */
   initThread?(config: SwitchyardConfig, shared: unknown, host: ThreadHost): Stage[] | Promise<Stage[]>;
+  /**
+   * Main thread, on a config reload (src/config/reload.ts) that passed validation: adopt `config` and
+   * return the new shared value for the server threads. Without this hook the feature keeps its state,
+   * and a reload that changes its config sections is refused as needing a restart. A throw refuses it.
+   */
+  reloadMain?(config: SwitchyardConfig, host: MainHost): unknown | Promise<unknown>;
+  /**
+   * Main thread: the reload that reloadMain was last called for did not go ahead (a later feature or a
+   * server thread refused it): go back to exactly the state before it. Without this hook reloadMain is
+   * called again with the running config.
+   */
+  abortMain?(host: MainHost): void | Promise<void>;
+  /**
+   * Server thread, on a reload: this feature's stages for the new config (`shared`: what reloadMain
+   * returned, else the value it had; `current`: its stages serving now, to return as they are when
+   * nothing they depend on changed). Requests already in flight keep the old stages. Without this hook
+   * its stages stay as they are. Having it (or reloadMain) lets a reload change the feature's sections.
+   */
+  reloadThread?(config: SwitchyardConfig, shared: unknown, host: ThreadHost, current: readonly Stage[]): readonly Stage[] | Promise<readonly Stage[]>;
+  /** Server thread: stages a reload replaced (or built and then abandoned), once no request uses them. */
+  retireThread?(stages: readonly Stage[]): void | Promise<void>;
   /** Server thread, while draining at shutdown (flush buffers, close pools). */
   closeThread?(): void | Promise<void>;
   /** Main thread, after every server thread has drained. */

@@ -125,12 +125,15 @@ export class DeploymentStateTable {
 
   /**
    * The assignment for a new config: keys kept keep their slot (and state), new keys get a free slot
-   * reset to zero. Throws when the table is full (a restart makes a larger one).
+   * reset to zero. A slot the new config frees is still held by requests in flight on the current one
+   * (they count themselves out of it when they end), so it goes to a new key only when no other slot
+   * is free. Throws when the table is full (a restart makes a larger one).
    */
   reassign(keys: readonly string[], groups: readonly string[]): DeploymentStateMemory {
     const kept: Record<string, number> = {};
     for (const key of keys) if (key in this.memory.slots) kept[key] = this.memory.slots[key];
-    const slots = assign(kept, keys, this.memory.capacity, (slot) => this.clear(slot));
+    const held = new Set(Object.values(this.memory.slots));
+    const slots = assign(kept, keys, this.memory.capacity, (slot) => this.clear(slot), held);
     const keptGroups: Record<string, number> = {};
     for (const g of groups) if (g in this.memory.groups) keptGroups[g] = this.memory.groups[g];
     const groupSlots = assign(keptGroups, groups, this.counters.length);
@@ -184,16 +187,25 @@ export class DeploymentStateTable {
   }
 }
 
-function assign(into: Record<string, number>, keys: readonly string[], capacity: number, onFresh?: (slot: number) => void): Record<string, number> {
+/** Gives each key not in `into` a free slot: one outside `held` first, then one of `held` (lowest first). */
+function assign(
+  into: Record<string, number>,
+  keys: readonly string[],
+  capacity: number,
+  onFresh?: (slot: number) => void,
+  held: ReadonlySet<number> = new Set(),
+): Record<string, number> {
   const used = new Set(Object.values(into));
+  const spare = [...held].filter((slot) => !used.has(slot)).sort((a, b) => a - b);
   let next = 0;
   for (const key of keys) {
     if (key in into) continue;
-    while (used.has(next)) next++;
-    if (next >= capacity) throw new Error(`deployment state table is full (${capacity} slots); restart the gateway to grow it`);
-    into[key] = next;
-    used.add(next);
-    onFresh?.(next);
+    while (next < capacity && (used.has(next) || held.has(next))) next++;
+    const slot = next < capacity ? next : spare.shift();
+    if (slot === undefined) throw new Error(`deployment state table is full (${capacity} slots); restart the gateway to grow it`);
+    into[key] = slot;
+    used.add(slot);
+    onFresh?.(slot);
   }
   return into;
 }

@@ -3,14 +3,16 @@ import { availableParallelism } from 'node:os';
 import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ConfigReloader, type ConfigFile, type ReloadReport } from '../config/reload.js';
 import type { SwitchyardConfig } from '../config/types.js';
+import { watchConfigFile, type ConfigWatch } from '../config/watch.js';
 import { createFeatures } from '../features.js';
 import type { MainHost } from '../pipeline/stage.js';
 import { freePort } from '../shared/free-port.js';
 import { log } from '../shared/log.js';
 import { startSimulatorThread } from '../simulator/thread.js';
 import { AdminServer, resolveAdminToken } from './admin.js';
-import type { FromThread, ThreadData, ToThread } from './messages.js';
+import { reloadAbort, reloadCommit, reloadPrepare, type FromThread, type ReloadPrepare, type ReloadStep, type ThreadData, type ToThread } from './messages.js';
 import { reuseportWarning } from './reuseport.js';
 import { loadUws } from './uws.js';
 
@@ -22,8 +24,23 @@ export interface RunningGateway {
   readonly threads: number;
   /** Server threads replaced after an uncaught error since start. */
   restarts(): number;
+  /**
+   * Applies a new config without a restart (src/config/reload.ts): the config file read again when
+   * none is given (what SIGHUP and the file watch do), config text, or a config object as parseConfig
+   * returns it. A rejected candidate changes nothing; the report says why.
+   */
+  reload(candidate?: SwitchyardConfig | { text: string; source: string }): Promise<ReloadReport>;
+  /** The config serving now. */
+  config(): SwitchyardConfig;
   /** Drains in-flight requests (up to server.drain_timeout_ms), then closes everything. */
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Overrides server.threads. */
+  threads?: number;
+  /** The file the config came from: reload() reads it again; `watch` reloads whenever it changes. */
+  configFile?: ConfigFile & { watch?: boolean };
 }
 
 interface ServerThread {
@@ -33,11 +50,13 @@ interface ServerThread {
 }
 
 const gatherTimeoutMs = 5000;
+/** How long each step of a reload waits for every server thread (the bound docs/configuration.md states). */
+export const reloadStepTimeoutMs = 5000;
 const maxRestartsPerMinute = 10;
 
 type ThreadRequest = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 
-export async function startGateway(config: SwitchyardConfig, opts: { threads?: number } = {}): Promise<RunningGateway> {
+export async function startGateway(config: SwitchyardConfig, opts: StartOptions = {}): Promise<RunningGateway> {
   loadUws();
   const features = createFeatures();
   const dataDir = resolve(config.data_dir);
@@ -63,28 +82,31 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   const { token: adminToken, source: tokenSource } = resolveAdminToken(config.admin.token, dataDir);
   const admin = new AdminServer(adminToken, () => ready);
 
+  /** Asks every server thread; rejects when one fails or does not answer within `timeoutMs`. */
+  const ask = (type: string, payload: unknown, timeoutMs: number): Promise<unknown[]> =>
+    Promise.all(
+      threads.map(
+        (t, index) =>
+          new Promise<unknown>((resolveAnswer, reject) => {
+            const id = nextRequestId++;
+            // A thread that never answers (stuck or gone) must not hang the caller (e.g. a /metrics scrape).
+            const timer = setTimeout(() => {
+              pending.delete(id);
+              reject(new Error(`server thread ${index} did not answer '${type}' within ${timeoutMs} ms`));
+            }, timeoutMs);
+            pending.set(id, {
+              resolve: (value) => (clearTimeout(timer), resolveAnswer(value)),
+              reject: (err) => (clearTimeout(timer), reject(new Error(`server thread ${index}: ${err.message}`))),
+            });
+            t.post({ t: 'req', id, type, payload });
+          }),
+      ),
+    );
+
   const host: MainHost = {
     dataDir,
     broadcast: (type, payload) => threads.forEach((t) => t.post({ t: 'msg', type, payload })),
-    gather: (type, payload) =>
-      Promise.all(
-        threads.map(
-          (t, index) =>
-            new Promise<unknown>((resolveAnswer, reject) => {
-              const id = nextRequestId++;
-              // A thread that never answers (stuck or gone) must not hang the caller (e.g. a /metrics scrape).
-              const timer = setTimeout(() => {
-                pending.delete(id);
-                reject(new Error(`server thread ${index} did not answer '${type}' within ${gatherTimeoutMs} ms`));
-              }, gatherTimeoutMs);
-              pending.set(id, {
-                resolve: (value) => (clearTimeout(timer), resolveAnswer(value)),
-                reject: (err) => (clearTimeout(timer), reject(err)),
-              });
-              t.post({ t: 'req', id, type, payload });
-            }),
-        ),
-      ),
+    gather: (type, payload) => ask(type, payload, gatherTimeoutMs),
     on: (type, handler) => void messageHandlers.set(type, handler),
     addAdminRoute: (route) => admin.add(route),
     metricRegistries: [],
@@ -94,6 +116,18 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   for (const feature of features) {
     if (feature.initMain) shared[feature.name] = await feature.initMain(config, host);
   }
+  const reloader = new ConfigReloader(config, {
+    features,
+    host,
+    file: opts.configFile,
+    threads: {
+      prepare: async (generation, next, changed) => void (await ask(reloadPrepare, { generation, config: next, shared: changed } satisfies ReloadPrepare, reloadStepTimeoutMs)),
+      commit: async (generation) => void (await ask(reloadCommit, { generation } satisfies ReloadStep, reloadStepTimeoutMs)),
+      abort: async (generation) => void (await ask(reloadAbort, { generation } satisfies ReloadStep, reloadStepTimeoutMs)),
+    },
+    adopt: (_next, changed) => Object.assign(shared, changed),
+  });
+  host.metricRegistries?.push(reloader.registry);
 
   function sharedFor(generation: number): Record<string, unknown> {
     if (generation === 0) return shared;
@@ -103,7 +137,7 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   }
 
   function spawn(threadIndex: number, port: number, generation = 0): Promise<{ thread: ServerThread; port: number }> {
-    const data: ThreadData = { config, shared: sharedFor(generation), threadIndex, threadCount, port, generation };
+    const data: ThreadData = { config: reloader.config, shared: sharedFor(generation), threadIndex, threadCount, port, generation };
     const worker = new Worker(new URL('./thread.js', import.meta.url), { workerData: data });
     const exited = new Promise<void>((done) => worker.once('exit', () => done()));
     const thread: ServerThread = { worker, exited, post: (m) => worker.postMessage(m) };
@@ -165,7 +199,8 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
     }
     restartTimes.push(now);
     restarts++;
-    spawn(threadIndex, port, generation + 1).then(
+    // After a reload in progress, so the replacement starts on the newest config.
+    reloader.settled().then(() => spawn(threadIndex, port, generation + 1)).then(
       () => {
         log.warn('server thread replaced', { thread: threadIndex, generation: generation + 1 });
         retire();
@@ -178,6 +213,7 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   }
 
   let restarts = 0;
+  let watch: ConfigWatch | undefined;
   let port = 0;
   let adminPort = 0;
   try {
@@ -194,6 +230,8 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   }
   ready = true;
   for (const t of threads) t.post({ t: 'serving' });
+  const reloadFromFile = () => void reloader.reload().catch((err: unknown) => log.error('config reload failed', { error: (err as Error)?.stack }));
+  if (opts.configFile?.watch) watch = watchConfigFile(opts.configFile.path, reloadFromFile);
   log.info('switchyard listening', {
     port,
     threads: threadCount,
@@ -206,6 +244,9 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
   async function shutdown(drainTimeoutMs: number): Promise<void> {
     ready = false;
     stopped = true;
+    watch?.close();
+    reloader.stop();
+    await reloader.settled();
     for (const t of threads) t.post({ t: 'drain', timeoutMs: drainTimeoutMs });
     await Promise.all([...threads.map((t) => t.exited), ...retiring]);
     admin.close();
@@ -231,6 +272,8 @@ export async function startGateway(config: SwitchyardConfig, opts: { threads?: n
     adminToken,
     threads: threadCount,
     restarts: () => restarts,
+    reload: (candidate) => reloader.reload(candidate),
+    config: () => reloader.config,
     stop: () => (stopping ??= stop()),
   };
 }

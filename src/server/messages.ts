@@ -28,3 +28,23 @@ export type FromThread =
   | { t: 'msg'; type: string; payload: unknown }
   | { t: 'res'; id: number; ok: boolean; value?: unknown; error?: string }
   | { t: 'drained'; abandoned: number };
+
+/**
+ * A config reload (src/config/reload.ts) asks every server thread in two steps, as 'req' messages of
+ * these types: prepare (build the new runtime beside the serving one; answer when it is ready), then
+ * commit (new requests take it) or abort (drop it). Requests in flight keep the runtime they began on.
+ */
+export const reloadPrepare = 'config.reload.prepare';
+export const reloadCommit = 'config.reload.commit';
+export const reloadAbort = 'config.reload.abort';
+
+export interface ReloadPrepare {
+  generation: number;
+  config: SwitchyardConfig;
+  /** Per feature name: what its reloadMain returned (features without one keep the value they have). */
+  shared: Record<string, unknown>;
+}
+
+export interface ReloadStep {
+  generation: number;
+}
