@@ -30,7 +30,7 @@ describe('mcp gateway: a stdio server', () => {
     stack = await startMcpStack(
       {
         tools_cache_ms: 0,
-        servers: [{ name: 'local', command: process.execPath, args: [script], env: { FIXTURE_GREETING: 'hello from env' }, restart_delay_ms: 100 }],
+        servers: [{ name: 'local', command: process.execPath, args: [script, '--serve'], env: { FIXTURE_GREETING: 'hello from env' }, restart_delay_ms: 100 }],
       },
       { threads: 1 },
     );

@@ -18,4 +18,5 @@ server.setRequestHandler(CallToolRequestSchema, (request) => {
   const text = request.params.name === 'pid' ? String(process.pid) : request.params.name === 'env' ? (process.env.FIXTURE_GREETING ?? '') : 'bye';
   return { content: [{ type: 'text', text }] };
 });
-await server.connect(new StdioServerTransport());
+// `node --test dist/test/` runs every file under it, this one too: without --serve it only loads.
+if (process.argv.includes('--serve')) await server.connect(new StdioServerTransport());
