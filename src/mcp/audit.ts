@@ -15,13 +15,17 @@ import type { ToolCallResult } from './tool-source.js';
 /** How a tools/call ended, as audited and counted. */
 export type CallOutcome = 'ok' | 'tool_error' | 'denied' | 'unknown_tool' | 'rate_limited' | 'guard_blocked' | 'upstream_error' | 'invalid_params';
 
-export interface ToolCallRecord {
+/** Who made a tools/call and where it arrived: shared by the call's context and its audit record. */
+export interface CallOrigin {
   requestId: string;
   receivedAtEpochMs: number;
   key: CallerKey | null;
   clientIp: string;
   userAgent: string | undefined;
   path: string;
+}
+
+export interface ToolCallRecord extends CallOrigin {
   server: string;
   tool: string;
   arguments: Record<string, unknown> | undefined;

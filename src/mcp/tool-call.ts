@@ -3,8 +3,8 @@
 // then audit and metrics, whatever happened.
 import { performance } from 'node:perf_hooks';
 import type { GuardVerdict } from '../pipeline/observations.js';
-import { SEPARATOR, type AccessControl, type CallerKey } from './acl.js';
-import type { CallOutcome, McpAudit } from './audit.js';
+import { SEPARATOR, type AccessControl } from './acl.js';
+import type { CallOrigin, CallOutcome, McpAudit } from './audit.js';
 import type { ToolCatalog } from './catalog.js';
 import type { McpGuards } from './guards.js';
 import { ErrorCode, JsonRpcError } from './jsonrpc.js';
@@ -12,13 +12,7 @@ import type { McpMetrics } from './metrics.js';
 import type { McpRateLimiter } from './rate-limits.js';
 import { ToolSourceError, type ToolCallResult } from './tool-source.js';
 
-export interface CallContext {
-  requestId: string;
-  receivedAtEpochMs: number;
-  key: CallerKey | null;
-  clientIp: string;
-  userAgent: string | undefined;
-  path: string;
+export interface CallContext extends CallOrigin {
   /** The scoped endpoint's source, or undefined on the aggregated /mcp. */
   scope: string | undefined;
   /** Bytes of the JSON-RPC message that carried the call. */
