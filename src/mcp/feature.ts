@@ -2,7 +2,7 @@
 // `mcp` section declares a server or an OpenAPI source; otherwise no stage and no route exist.
 import { ConfigError } from '../config/load.js';
 import type { SwitchyardConfig } from '../config/types.js';
-import type { Feature } from '../pipeline/stage.js';
+import type { Feature, Stage, ThreadHost } from '../pipeline/stage.js';
 import { mcpConfigured } from './config.js';
 import type { McpThread } from './thread.js';
 
@@ -33,8 +33,31 @@ export function validateMcp(config: SwitchyardConfig): string[] {
   return problems;
 }
 
+/** What an MCP thread is built from: a reload that leaves it alone keeps the running one. */
+const builtFrom = (config: SwitchyardConfig) => JSON.stringify([config.mcp, config.guards, config.pii, config.auth, config.metrics.enabled]);
+
 export function createMcpFeature(): Feature {
-  let thread: McpThread | undefined;
+  /** Each thread serving or retired-but-busy, by its stage. */
+  const threads = new Map<Stage, { thread: McpThread; from: string }>();
+  let shared: { rows: number; memory: unknown } | undefined;
+
+  async function limitMemory(config: SwitchyardConfig): Promise<unknown> {
+    if (!mcpConfigured(config.mcp) || config.mcp.rate_limits.length === 0) return (shared = undefined);
+    // Counters survive a reload that keeps the table's size.
+    if (shared?.rows === config.mcp.rate_limit_rows) return shared.memory;
+    const { createLimitMemory } = await import('./rate-limits.js');
+    shared = { rows: config.mcp.rate_limit_rows, memory: createLimitMemory(config.mcp.rate_limit_rows) };
+    return shared.memory;
+  }
+
+  async function start(config: SwitchyardConfig, limits: unknown, host: ThreadHost): Promise<Stage[]> {
+    if (!mcpConfigured(config.mcp)) return [];
+    const { startMcpThread } = await import('./thread.js');
+    const thread = await startMcpThread(config, limits, host);
+    threads.set(thread.stage, { thread, from: builtFrom(config) });
+    return [thread.stage];
+  }
+
   return {
     name: 'mcp',
     validate: validateMcp,
@@ -42,19 +65,29 @@ export function createMcpFeature(): Feature {
       // `switchyard validate` runs these checks too; a start must not get past them either.
       const problems = validateMcp(config);
       if (problems.length > 0) throw new ConfigError('config', problems);
-      if (!mcpConfigured(config.mcp) || config.mcp.rate_limits.length === 0) return undefined;
-      const { createLimitMemory } = await import('./rate-limits.js');
-      return createLimitMemory(config.mcp.rate_limit_rows);
+      return limitMemory(config);
     },
-    async initThread(config, shared, host) {
-      if (!mcpConfigured(config.mcp)) return [];
-      const { startMcpThread } = await import('./thread.js');
-      thread = await startMcpThread(config, shared, host);
-      return [thread.stage];
+    reloadMain: (config) => limitMemory(config),
+    initThread: (config, limits, host) => start(config, limits, host),
+    // A changed server list, OpenAPI source, ACL, limit or guard builds a new catalog; calls in flight finish on the old one.
+    async reloadThread(config, limits, host, current) {
+      const serving = current[0] === undefined ? undefined : threads.get(current[0]);
+      const unchanged = serving === undefined ? !mcpConfigured(config.mcp) : serving.from === builtFrom(config);
+      return unchanged ? current : start(config, limits, host);
+    },
+    async retireThread(stages) {
+      await Promise.all(
+        stages.map((stage) => {
+          const retired = threads.get(stage);
+          threads.delete(stage);
+          return retired?.thread.close();
+        }),
+      );
     },
     async closeThread() {
-      await thread?.close();
-      thread = undefined;
+      const all = [...threads.values()];
+      threads.clear();
+      await Promise.all(all.map((t) => t.thread.close()));
     },
   };
 }
