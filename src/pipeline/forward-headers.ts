@@ -119,3 +119,10 @@ export function upstreamHeaders(
   for (let i = 0; i < fixed.length; i++) out.push(fixed[i]);
   return out;
 }
+
+/** undici's flat [name, value, …] header list as pairs (what a request signer reads). */
+export function headerPairs(flat: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+  return pairs;
+}

@@ -8,7 +8,7 @@ import { countBodyFor, dialectNamed } from '../dialects/registry.js';
 import { passThroughRoutes } from '../dialects/pass-through.js';
 import { estimatePromptTokens, type RequestContext } from './context.js';
 import { DialectReply } from './dialect-reply.js';
-import { upstreamHeaders } from './forward-headers.js';
+import { headerPairs, upstreamHeaders } from './forward-headers.js';
 import { toCanonicalBody } from './ingress.js';
 import { PassThroughReply } from './pass-through-reply.js';
 import { Relay, type Outcome } from './relay.js';
@@ -93,7 +93,7 @@ export function forwardTranslated(ctx: RequestContext, reply: Reply, clientReply
   const sign = deployment.adapter.sign;
   if (sign === undefined) return send();
   const url = new URL(deployment.origin + deployment.basePath + plan.wire.path);
-  sign(deployment.provider, 'POST', url, pairsOf(headers), plan.wire.body).then(
+  sign(deployment.provider, 'POST', url, headerPairs(headers), plan.wire.body).then(
     (signed) => {
       if (reply.done) return;
       for (const [name, value] of signed) headers.push(name, value);
@@ -101,10 +101,4 @@ export function forwardTranslated(ctx: RequestContext, reply: Reply, clientReply
     },
     (err: unknown) => relay.onError(err instanceof GatewayError ? err : errors.internal(`signing the request failed: ${(err as Error)?.message}`)),
   );
-}
-
-function pairsOf(flat: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-  return pairs;
 }

@@ -9,7 +9,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import { estimatePromptTokens } from '../pipeline/context.js';
 import { GatewayError } from '../shared/errors.js';
 import type { RoutingConfig } from './config.js';
-import type { AttemptFailure } from './failures.js';
+import { failureKindOfCode, type AttemptFailure } from './failures.js';
 import { needsOf, sessionKeyOf, type ModelGroup } from './group.js';
 import type { LiveDeployment, RequestNeeds } from './live-deployment.js';
 import type { PickRequest } from './strategies.js';
@@ -158,8 +158,8 @@ export class AttemptRouter {
       c.member.endOk(now, latencyMs * 1000, this.ctx.stream);
     } else if (r.outcome === 'upstream_error') {
       c.record.error = r.error?.message;
-      const code = r.error?.code;
-      const kind = r.status === 429 ? '429' : code === 'upstream_timeout' ? 'timeout' : code === 'upstream_connect_error' ? 'connect' : '5xx';
+      // Relayed upstream errors are 5xx (or a 429 whose body was too large to hold back); the gateway's own name their kind.
+      const kind = r.status === 429 ? '429' : (failureKindOfCode(r.error?.code) ?? '5xx');
       c.member.end(now, { ok: false, kind, status: r.status, retryAfterMs: undefined });
     } else {
       c.record.outcome = r.outcome === 'aborted' ? 'aborted' : 'client_error';

@@ -45,22 +45,27 @@ export function failureOfStatus(status: number, body: string, retryHeaders: Read
   return undefined;
 }
 
-/** The gateway's own errors for an exchange that failed before an answer came. */
-export function failureOfError(error: GatewayError): AttemptFailure | undefined {
-  const base = { status: error.status, retryAfterMs: undefined, quotaExhausted: false, detail: error.message };
-  switch (error.code) {
+/** The failure kind of the gateway's own upstream error codes (src/shared/errors.ts); undefined for the others. */
+export function failureKindOfCode(code: string | null | undefined): FailureKind | undefined {
+  switch (code) {
     case 'upstream_connect_error':
     case 'upstream_error':
-      return { kind: 'connect', ...base };
+      return 'connect';
     case 'upstream_timeout':
-      return { kind: 'timeout', ...base };
+      return 'timeout';
     case 'upstream_invalid_response':
     case 'upstream_incomplete_stream':
     case 'upstream_unsupported_encoding':
-      return { kind: '5xx', ...base };
+      return '5xx';
     default:
       return undefined;
   }
+}
+
+/** The gateway's own errors for an exchange that failed before an answer came. */
+export function failureOfError(error: GatewayError): AttemptFailure | undefined {
+  const kind = failureKindOfCode(error.code);
+  return kind === undefined ? undefined : { kind, status: error.status, retryAfterMs: undefined, quotaExhausted: false, detail: error.message };
 }
 
 /** retry-after-ms (OpenAI) wins over retry-after (seconds or an HTTP date). */

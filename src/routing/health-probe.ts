@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
 import type { Deployment } from '../config/compile.js';
-import { upstreamHeaders } from '../pipeline/forward-headers.js';
+import { headerPairs, upstreamHeaders } from '../pipeline/forward-headers.js';
 import type { SecretRedactor } from '../pipeline/secret-redaction.js';
 import type { ChatRequest } from '../translate/canonical.js';
 import type { WireRequest } from '../translate/provider.js';
@@ -123,7 +123,7 @@ async function headersOf(probe: Probe): Promise<string[] | { message: string }> 
   const sign = deployment.adapter.sign;
   if (sign === undefined) return headers;
   try {
-    for (const [name, value] of await sign(deployment.provider, 'POST', new URL(probe.url), pairsOf(headers), wire.body)) headers.push(name, value);
+    for (const [name, value] of await sign(deployment.provider, 'POST', new URL(probe.url), headerPairs(headers), wire.body)) headers.push(name, value);
   } catch (err) {
     return { message: describe(err) };
   }
@@ -201,10 +201,4 @@ function describe(err: unknown): string {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
-}
-
-function pairsOf(flat: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-  return pairs;
 }
