@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { IncomingHead } from '../server/http.js';
 import type { Deployment } from '../config/compile.js';
 import type { DialectName } from '../translate/dialect.js';
-import type { AttemptRecord } from '../routing/attempts.js';
+import type { AttemptRecord, AttemptRouter } from '../routing/attempts.js';
 
 /** chat.count_tokens: a chat completion body whose prompt is counted and answered by the gateway, never sent. */
 export type Operation = 'chat.completions' | 'chat.count_tokens' | 'completions' | 'embeddings' | 'models';
@@ -99,8 +99,10 @@ export interface RequestContext {
    * when the tokenizer ran (guards feature).
    */
   promptTokens: { count: number; exact: boolean } | undefined;
-  /** Set by the route stage. */
+  /** Set by the route stage: the deployment of the current attempt. */
   deployment: Deployment | undefined;
+  /** The attempts of this request, once it is routed. */
+  router: AttemptRouter | undefined;
   /** Set when a stage wants the non-stream response body kept in result.responseBody. */
   keepResponseBody: boolean;
   /**
@@ -178,6 +180,7 @@ export function createContext(
     key: undefined,
     promptTokens: undefined,
     deployment: undefined,
+    router: undefined,
     keepResponseBody: false,
     syntheticResponse: undefined,
     upstreamHeaders: [],

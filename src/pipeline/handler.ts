@@ -74,7 +74,7 @@ export function createHandler(rt: Runtime): RequestHandler {
     if (result.durationMs !== undefined) return;
     result.outcome = outcome;
     result.durationMs = performance.now() - ctx.receivedAt;
-    const router = ctx.state.get(routerKey) as AttemptRouter | undefined;
+    const router = ctx.router;
     if (router !== undefined) {
       router.close();
       result.attemptLog = router.log;
@@ -166,10 +166,9 @@ export function createHandler(rt: Runtime): RequestHandler {
     setResponseHeader(ctx, 'x-switchyard-attempts', attempts === 1 ? '1' : String(attempts));
     if (choice.group !== router.primary) {
       setResponseHeader(ctx, 'x-switchyard-fallback', choice.group.name);
-      if (ctx.state.get(fallbackNoted) === undefined) {
-        ctx.state.set(fallbackNoted, true);
-        observationsOf(ctx).fallbacks++;
-      }
+      // One fallback per request, however many attempts the fallback groups take.
+      const observed = observationsOf(ctx);
+      if (observed.fallbacks === 0) observed.fallbacks++;
     } else if (attempts > 1) observationsOf(ctx).retries++;
     // A sink that can hold the answer back is needed only when another attempt could replace it.
     const wrap: SinkWrap | undefined = router.mayRetry()
@@ -278,7 +277,7 @@ export function createHandler(rt: Runtime): RequestHandler {
         const first = router.first();
         if (first instanceof GatewayError) throw first;
         ctx.deployment = first.member.deployment;
-        ctx.state.set(routerKey, router);
+        ctx.router = router;
         runStages(ctx, reply, requestStages, 0, () => {
           // A count answer is already in the client's dialect.
           if (endpoint.kind === 'count') answerCount(ctx, clientReply);
@@ -355,8 +354,6 @@ export function createHandler(rt: Runtime): RequestHandler {
 }
 
 const emptyBody = Buffer.alloc(0);
-const routerKey = 'routing.attempts';
-const fallbackNoted = 'routing.fallback';
 
 type SinkWrap = (sink: UpstreamSink) => UpstreamSink;
 
