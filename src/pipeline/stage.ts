@@ -3,7 +3,7 @@ import type { RequestContext } from './context.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import type { IncomingHead, RequestHandler } from '../server/http.js';
 import type { GatewayError } from '../shared/errors.js';
-import type { Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 
 /** One SSE event of a streamed completion. `json` is the parsed data (undefined for "[DONE]"). */
 export interface ChunkEvent {
@@ -83,6 +83,13 @@ export interface AdminRequest {
   headers: Readonly<Record<string, string>>;
   /** Parsed JSON body (undefined when empty). Invalid JSON is refused before the route runs. */
   body: unknown;
+  /** Who is asking: the admin token's name (or 'public' on a public route), and whether it may only read. */
+  actor: AdminActor;
+}
+
+export interface AdminActor {
+  readonly name: string;
+  readonly readOnly: boolean;
 }
 
 export interface AdminResponse {
@@ -113,6 +120,19 @@ export interface MainHost {
   addAdminRoute(route: AdminRoute): void;
   /** Main-thread metric registries merged into /metrics with the server threads' (optional for hosts built by tests). */
   readonly metricRegistries?: Registry[];
+  /**
+   * Random per process: a request to the public listener bearing it runs as the Playground (the admin
+   * console proxies to 127.0.0.1 with it). It never leaves the process (absent in hosts built by tests).
+   */
+  readonly playgroundToken?: string;
+  /** What one feature offers the main-thread parts of others (filled in by their initMain). */
+  readonly services?: MainServices;
+}
+
+/** Main-thread services features provide each other; each is optional, set by its owner's initMain. */
+export interface MainServices {
+  /** The merged metrics of every thread and main-thread registry, as prom-client's getMetricsAsJSON. */
+  metricsJson?: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 }
 
 /**

@@ -119,6 +119,7 @@ export class AdminServer {
           query: new URLSearchParams(head.query),
           headers: head.headers,
           body: parseBody(body),
+          actor: route.public ? { name: 'public', readOnly: true } : { name: 'admin', readOnly: false },
         };
         const response = await route.handle(request);
         if (reply.done) return;

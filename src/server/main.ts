@@ -1,4 +1,5 @@
 // Main thread: starts the features, the server threads and the admin listener; drains them on stop.
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,6 +12,7 @@ import type { MainHost } from '../pipeline/stage.js';
 import { freePort } from '../shared/free-port.js';
 import { log } from '../shared/log.js';
 import { startSimulatorThread } from '../simulator/thread.js';
+import { startConsole, type RunningConsole } from '../admin/console/index.js';
 import { AdminServer, resolveAdminToken } from './admin.js';
 import { reloadAbort, reloadCommit, reloadPrepare, type FromThread, type ReloadPrepare, type ReloadStep, type ThreadData, type ToThread } from './messages.js';
 import { reuseportWarning } from './reuseport.js';
@@ -110,6 +112,8 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     on: (type, handler) => void messageHandlers.set(type, handler),
     addAdminRoute: (route) => admin.add(route),
     metricRegistries: [],
+    playgroundToken: `sy-playground-${randomBytes(24).toString('base64url')}`,
+    services: {},
   };
 
   const shared: Record<string, unknown> = {};
@@ -213,6 +217,7 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
   }
 
   let restarts = 0;
+  let adminConsole: RunningConsole | undefined;
   let watch: ConfigWatch | undefined;
   let port = 0;
   let adminPort = 0;
@@ -228,6 +233,7 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     await shutdown(0);
     throw err;
   }
+  adminConsole = await startConsole({ host, admin, publicPort: port, publicHost: config.server.host, config: () => reloader.config });
   ready = true;
   for (const t of threads) t.post({ t: 'serving' });
   const reloadFromFile = () => void reloader.reload().catch((err: unknown) => log.error('config reload failed', { error: (err as Error)?.stack }));
@@ -249,6 +255,7 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     await reloader.settled();
     for (const t of threads) t.post({ t: 'drain', timeoutMs: drainTimeoutMs });
     await Promise.all([...threads.map((t) => t.exited), ...retiring]);
+    await adminConsole?.close();
     admin.close();
     for (const feature of features) {
       try {

@@ -180,7 +180,7 @@ describe('routing across reloads (main thread)', () => {
   const pairModels = (ids: string[]) => [{ name: 'pair', deployments: ids.map((id) => ({ provider: 'sim', model: id, id })) }];
 
   async function breakerOf(route: AdminRoute, id: string): Promise<string | undefined> {
-    const { body } = await route.handle({ method: 'GET', path: '/admin/deployments', params: {}, query: new URLSearchParams(), headers: {}, body: undefined });
+    const { body } = await route.handle({ method: 'GET', path: '/admin/deployments', params: {}, query: new URLSearchParams(), headers: {}, body: undefined, actor: { name: 'admin', readOnly: false } });
     const models = (body as { models: Array<{ deployments: Array<{ id: string; breaker: { state: string } }> }> }).models;
     return models.flatMap((m) => m.deployments).find((d) => d.id === id)?.breaker.state;
   }

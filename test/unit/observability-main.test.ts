@@ -138,7 +138,7 @@ class TestMainHost implements MainHost {
   async call(path: string, query = ''): Promise<AdminResponse> {
     const route = this.routes.find((r) => r.path === path);
     assert.ok(route, `route ${path} registered`);
-    const req: AdminRequest = { method: 'GET', path, params: {}, query: new URLSearchParams(query), headers: {}, body: undefined };
+    const req: AdminRequest = { method: 'GET', path, params: {}, query: new URLSearchParams(query), headers: {}, body: undefined, actor: { name: 'admin', readOnly: false } };
     return route.handle(req);
   }
 }

@@ -65,7 +65,7 @@ export class TestHosts {
       if (want.length !== got.length) continue;
       const params: Record<string, string> = {};
       if (!want.every((w, i) => (w.startsWith(':') ? ((params[w.slice(1)] = got[i]!), true) : w === got[i]))) continue;
-      const req: AdminRequest = { method, path, params, query: new URLSearchParams(), headers: {}, body };
+      const req: AdminRequest = { method, path, params, query: new URLSearchParams(), headers: {}, body, actor: { name: 'admin', readOnly: false } };
       return route.handle(req);
     }
     return { status: 404, body: { error: 'no route' } };
