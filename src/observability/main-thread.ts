@@ -60,13 +60,17 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
     host.addAdminRoute(auditRoute(d));
   }
 
-  const renderMetrics = async (): Promise<{ text: string; contentType: string }> => {
+  const mergedMetrics = async (): Promise<Registry> => {
     const perThread = config.metrics.enabled ? await host.gather(metricsMessage, null) : [];
     const others = await Promise.all((host.metricRegistries ?? []).map((r) => r.getMetricsAsJSON()));
     const all = [...perThread, await registry.getMetricsAsJSON(), ...others] as object[];
-    const merged = AggregatorRegistry.aggregate(all);
+    return AggregatorRegistry.aggregate(all);
+  };
+  const renderMetrics = async (): Promise<{ text: string; contentType: string }> => {
+    const merged = await mergedMetrics();
     return { text: await merged.metrics(), contentType: merged.contentType };
   };
+  if (host.services) host.services.metricsJson = async () => (await mergedMetrics()).getMetricsAsJSON();
   host.addAdminRoute({
     method: 'GET',
     path: '/metrics',

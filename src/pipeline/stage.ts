@@ -126,13 +126,23 @@ export interface MainHost {
    */
   readonly playgroundToken?: string;
   /** What one feature offers the main-thread parts of others (filled in by their initMain). */
-  readonly services?: MainServices;
+  services?: MainServices;
 }
 
 /** Main-thread services features provide each other; each is optional, set by its owner's initMain. */
 export interface MainServices {
   /** The merged metrics of every thread and main-thread registry, as prom-client's getMetricsAsJSON. */
   metricsJson?: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+  /** A virtual key as the Playground needs it (set by the limits feature); undefined for an unknown id. */
+  keyView?: (id: string) => PlaygroundKeyView | undefined;
+}
+
+export interface PlaygroundKeyView {
+  readonly id: string;
+  readonly name: string;
+  /** The models the key may use; null = every model. */
+  readonly models: readonly string[] | null;
+  readonly revoked: boolean;
 }
 
 /**
