@@ -45,6 +45,21 @@ const coreProperties = {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'integer', minimum: 0, maximum: 65535, default: 8081 },
       token: { type: 'string', minLength: 16 },
+      tokens: {
+        type: 'array',
+        default: [],
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'token'],
+          properties: {
+            name: { type: 'string', pattern: '^[A-Za-z0-9_.@-]{1,64}$', not: { enum: ['admin', 'public'] } },
+            token: { type: 'string', minLength: 16 },
+            read_only: { type: 'boolean', default: false },
+          },
+        },
+      },
+      ui: { type: 'boolean', default: true },
     },
   },
   data_dir: { type: 'string', minLength: 1, default: './data' },

@@ -77,8 +77,18 @@ export interface AdminConfig {
   enabled: boolean;
   host: string;
   port: number;
-  /** Bearer token for /admin/*; when unset the admin API is refused (health and metrics stay open). */
+  /** Bearer token for /admin/* (credential name `admin`, full access); generated when unset. */
   token?: string;
+  /** More named admin credentials; `read_only` ones may only GET. Read from the config serving now. */
+  tokens: AdminTokenConfig[];
+  /** Serve the admin UI at /ui/. */
+  ui: boolean;
+}
+
+export interface AdminTokenConfig {
+  name: string;
+  token: string;
+  read_only: boolean;
 }
 
 export interface SimulatorConfig {

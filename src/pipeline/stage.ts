@@ -1,7 +1,7 @@
 // The contract between the request handler and every stage/feature (auth, limits, guards, metrics, audit).
 import type { RequestContext } from './context.js';
 import type { SwitchyardConfig } from '../config/types.js';
-import type { IncomingHead, RequestHandler } from '../server/http.js';
+import type { HeaderList, IncomingHead, Reply, RequestHandler } from '../server/http.js';
 import type { GatewayError } from '../shared/errors.js';
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 
@@ -97,16 +97,30 @@ export interface AdminResponse {
   body: unknown;
   /** Sent as-is instead of JSON (e.g. Prometheus text). */
   text?: string;
+  /** Bytes sent as-is instead of JSON (e.g. a UI asset); `text` wins when both are set. */
+  raw?: Uint8Array;
   contentType?: string;
+  /** Extra response headers (e.g. set-cookie, cache-control). */
+  headers?: HeaderList;
 }
 
 export interface AdminRoute {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
-  /** Path with :params, e.g. /admin/keys/:id */
+  /**
+   * Path with :params, e.g. /admin/keys/:id; a last segment `*` matches the rest of the path
+   * (also nothing), given as params['*'], e.g. /ui/*.
+   */
   path: string;
   /** Routes like /metrics may be served without the admin token when configured. */
   public?: boolean;
   handle(req: AdminRequest): AdminResponse | Promise<AdminResponse>;
+  /**
+   * The streaming form: when present, the admin server calls it instead of `handle` and the route
+   * answers on `reply` itself (start/write/onDrain/end), e.g. the Playground's SSE proxy. A GatewayError
+   * thrown before the route has started its answer is sent as usual. `handle` stays the buffered form for
+   * hosts that cannot stream (tests).
+   */
+  stream?(req: AdminRequest, reply: Reply): void | Promise<void>;
 }
 
 export interface MainHost {

@@ -41,7 +41,7 @@ describe('parseConfig defaults', () => {
       max_buffered_upstream_bytes: 256 * 1024 * 1024,
       drain_timeout_ms: 30000,
     });
-    assert.deepEqual(config.admin, { enabled: true, host: '127.0.0.1', port: 8081 });
+    assert.deepEqual(config.admin, { enabled: true, host: '127.0.0.1', port: 8081, tokens: [], ui: true });
     assert.equal(config.data_dir, './data');
     assert.deepEqual(config.simulator, { enabled: false, host: '127.0.0.1', port: 9090 });
     const provider = config.providers[0];
