@@ -1,6 +1,6 @@
 // Main thread: owns the key records, hands out table rows, writes limits into the shared table and persists.
-import type { LimitsConfig, LimitValues } from './config.js';
-import { RowStatus, SharedCounterTable, Slot, usageSlots, type SlotName } from './shared-table.js';
+import type { BudgetValues, LimitsConfig, LimitValues } from './config.js';
+import { CONFIG_LIMIT_WIDTH, RowStatus, SharedCounterTable, Slot, usageSlots, type SlotName } from './shared-table.js';
 import {
   mintKey,
   recordFromDeclaration,
@@ -23,6 +23,19 @@ export interface KeyStore {
 
 export class RowsExhaustedError extends Error {}
 
+/** The part of the key registry a config file decides: its limits config and the keys it declares. */
+export interface ConfigState {
+  readonly config: LimitsConfig;
+  /** The config-declared keys (source 'config'). */
+  readonly records: readonly KeyRecord[];
+}
+
+/** A config's keys and limits planned for a reload: rows exist for every subject, values not yet written. */
+export interface ConfigPlan extends ConfigState {
+  /** The limit values of every row the config names, laid out as CONFIG_LIMIT_WIDTH describes. */
+  readonly limitValues: Float64Array;
+}
+
 export const subjectIds = {
   key: (keyId: string) => `k:${keyId}`,
   model: (model: string) => `m:${model}`,
@@ -38,14 +51,14 @@ const limitSlotOf: ReadonlyArray<readonly [keyof LimitValues, SlotName]> = [
 ];
 
 export class KeyRegistry {
-  private readonly records = new Map<string, KeyRecord>();
+  private records = new Map<string, KeyRecord>();
   /** Subject id → table row. Rows are never reused within a run, so a late onComplete can never hit another key's row. */
   private readonly rows = new Map<string, number>();
   private nextRow = 1;
 
   constructor(
     readonly table: SharedCounterTable,
-    private readonly config: LimitsConfig,
+    private config: LimitsConfig,
     private readonly store: KeyStore,
   ) {}
 
@@ -114,11 +127,67 @@ export class KeyRegistry {
     return record;
   }
 
-  /** What every server thread needs for auth: active keys only. */
-  snapshot(): KeyEntry[] {
+  /** The active keys created through the admin API (what a key change publishes to the threads). */
+  adminSnapshot(): KeyEntry[] {
+    return this.entries((r) => r.source === 'admin');
+  }
+
+  /** The keys the config declares (fixed per limits generation). */
+  configSnapshot(): KeyEntry[] {
+    return this.entries((r) => r.source === 'config');
+  }
+
+  /** The config's part as it is now, to go back to (adoptConfig) when a reload does not go ahead. */
+  configState(): ConfigState {
+    return { config: this.config, records: this.list().filter((r) => r.source === 'config') };
+  }
+
+  /**
+   * Rows for every subject `next` names (new ones allocated, empty; a key or model that keeps its id
+   * keeps its row and counters) and the limit values to write into them. Nothing else changes, and
+   * nothing at all when the table has too few rows left (RowsExhaustedError).
+   */
+  planConfig(next: LimitsConfig): ConfigPlan {
+    const records = next.keys.map((d) => {
+      const record = recordFromDeclaration(d);
+      const known = this.records.get(record.id);
+      return known?.source === 'config' ? { ...record, created_at: known.created_at } : record;
+    });
+    const subjects: Array<[string, LimitValues, BudgetValues | undefined]> = Object.entries(next.limits.models).map(([model, limits]) => [subjectIds.model(model), limits, undefined]);
+    for (const r of records) {
+      subjects.push([subjectIds.key(r.id), r.limits, r.budget]);
+      for (const [model, limits] of Object.entries(r.model_limits)) subjects.push([subjectIds.keyModel(r.id, model), limits, undefined]);
+    }
+    this.ensureRows(new Set(subjects.map(([id]) => id).filter((id) => !this.rows.has(id))).size);
+    const limitValues = new Float64Array(subjects.length * CONFIG_LIMIT_WIDTH);
+    subjects.forEach(([id, limits, budget], i) => {
+      const at = i * CONFIG_LIMIT_WIDTH;
+      limitValues[at] = this.rowFor(id);
+      limitSlotOf.forEach(([name], j) => (limitValues[at + 1 + j] = limits[name] ?? -1));
+      limitValues[at + 6] = budget?.total_usd ?? -1;
+      limitValues[at + 7] = budget?.daily_usd ?? -1;
+      limitValues[at + 8] = budget?.monthly_usd ?? -1;
+    });
+    return { config: next, records, limitValues };
+  }
+
+  /**
+   * Makes `state` the config's part of the registry: its keys replace the config-declared ones (the
+   * API's are untouched). Limit values are not written here: the threads write a plan's values when
+   * they first serve with it (SharedCounterTable.applyConfigLimits).
+   */
+  adoptConfig(state: ConfigState): void {
+    const next = new Map<string, KeyRecord>();
+    for (const r of state.records) next.set(r.id, r);
+    for (const r of this.records.values()) if (r.source === 'admin') next.set(r.id, r);
+    this.records = next;
+    this.config = state.config;
+  }
+
+  private entries(include: (r: KeyRecord) => boolean): KeyEntry[] {
     const entries: KeyEntry[] = [];
     for (const r of this.records.values()) {
-      if (r.revoked_at !== null) continue;
+      if (r.revoked_at !== null || !include(r)) continue;
       const modelRows: Record<string, number> = {};
       for (const m of Object.keys(r.model_limits)) modelRows[m] = this.rows.get(subjectIds.keyModel(r.id, m))!;
       entries.push({ id: r.id, name: r.name, hash: r.hash, models: r.models, row: this.rows.get(subjectIds.key(r.id))!, modelRows });

@@ -68,7 +68,11 @@ export function recordFromPlaintext(
   };
 }
 
-/** Keys declared in YAML get a stable id from their name, so their usage survives restarts. */
+/** Keys declared in YAML get a stable id from their name, so their usage survives restarts and reloads. */
+export function configKeyId(name: string): string {
+  return 'cfg_' + name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
 export function recordFromDeclaration(d: KeyDeclaration): KeyRecord {
   const fields = {
     name: d.name,
@@ -77,7 +81,7 @@ export function recordFromDeclaration(d: KeyDeclaration): KeyRecord {
     model_limits: d.model_limits ?? {},
     budget: d.budget ?? {},
   };
-  const id = 'cfg_' + d.name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const id = configKeyId(d.name);
   if (d.key !== undefined) return recordFromPlaintext(d.key, fields, id, 'config');
   return {
     id,

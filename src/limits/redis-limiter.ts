@@ -126,6 +126,21 @@ export function connectRedis(cfg: RedisLimitsConfig, role: string): Redis {
   return redis;
 }
 
+/** Waits until the client is connected, or gives up after `ms` (the caller then runs degraded). */
+export function redisReady(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), ms);
+    const onReady = () => done(true);
+    function done(ok: boolean): void {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ok);
+    }
+    redis.once('ready', onReady);
+  });
+}
+
 export class RedisLimiter implements Limiter {
   private readonly admitSha = sha1(ADMIT_LUA);
   private readonly settleSha = sha1(SETTLE_LUA);

@@ -6,6 +6,9 @@
 //     i32[0]  mutex word: 0 free, 1 held, 2 held with waiters (see lock())
 //     i32[2]  Redis fail-open admissions (Atomics.add from any thread)
 //     i32[3]  Redis fail-closed refusals
+//     i32[4]  the limits generation whose config values (model, config-key and their key×model limits)
+//             the rows hold; a reload's values are written by the first request that generation admits
+//             (applyConfigLimits), so a reload refused before its threads switched never reaches the table
 //   row r ≥ 1 — one subject: a key, a model, or a key on one model. ROW_SLOTS Float64 slots from
 //   f64[r * ROW_SLOTS]; slot numbers are the `Slot` constants. Slot 0's first Int32
 //   (i32[r * ROW_SLOTS * 2]) is the row status, read without the lock (Atomics.load) so a revoked key is
@@ -60,6 +63,14 @@ export const limitSlots: readonly SlotName[] = [
 ];
 
 const SPIN_TRIES = 64;
+const CONFIG_GENERATION = 4;
+
+/**
+ * One row's limit values as a reload plans them: CONFIG_LIMIT_WIDTH numbers per row in a flat
+ * Float64Array — the row, then the `limitSlots` values in their order (-1 = no limit).
+ */
+export const CONFIG_LIMIT_WIDTH = 1 + limitSlots.length;
+const limitSlotIndexes = limitSlots.map((s) => Slot[s]);
 
 export class SharedCounterTable {
   readonly buffer: SharedArrayBuffer;
@@ -140,6 +151,30 @@ export class SharedCounterTable {
     const b = row * ROW_SLOTS;
     this.f64.fill(0, b + 1, b + ROW_SLOTS);
     for (const s of limitSlots) this.f64[b + Slot[s]] = -1;
+  }
+
+  /** The limits generation whose config values are in the rows (0: those written at start). */
+  configGeneration(): number {
+    return Atomics.load(this.i32, CONFIG_GENERATION);
+  }
+
+  /**
+   * Writes a limits generation's config values (rows laid out as CONFIG_LIMIT_WIDTH describes) unless
+   * those of this or a newer generation are in already; every server thread may call it, one wins.
+   */
+  applyConfigLimits(generation: number, values: Float64Array): void {
+    this.lock();
+    try {
+      if (Atomics.load(this.i32, CONFIG_GENERATION) >= generation) return;
+      const f64 = this.f64;
+      for (let i = 0; i < values.length; i += CONFIG_LIMIT_WIDTH) {
+        const base = values[i]! * ROW_SLOTS;
+        for (let j = 0; j < limitSlotIndexes.length; j++) f64[base + limitSlotIndexes[j]!] = values[i + 1 + j]!;
+      }
+      Atomics.store(this.i32, CONFIG_GENERATION, generation);
+    } finally {
+      this.unlock();
+    }
   }
 
   countRedisFailOpen(): void {

@@ -1,143 +1,16 @@
-// Server-thread stages: auth (virtual key → ctx.key) and admission (limits, budgets, x-ratelimit-* headers, reconciliation).
+// Server-thread stages: auth (src/limits/auth-stage.ts) and admission (limits, budgets, x-ratelimit-* headers, reconciliation).
 import { GatewayError } from '../shared/errors.js';
 import { noteCost, noteRateLimitRejection } from '../pipeline/observations.js';
 import { estimatePromptTokens, type RequestContext } from '../pipeline/context.js';
 import type { Stage } from '../pipeline/stage.js';
-import type { IncomingHead } from '../server/http.js';
-import { hashKey, type KeyEntry } from './keys.js';
-import type { Admission, Charge, Limiter, QuotaView, Refusal, Subject } from './limiter.js';
+import type { Admission, Limiter, QuotaView, Refusal, Subject } from './limiter.js';
 import { priceNames, type PriceTable } from './prices.js';
-import { RowStatus, type SharedCounterTable } from './shared-table.js';
+import type { SharedCounterTable } from './shared-table.js';
 import { formatDuration } from './windows.js';
-import { subjectIds } from './key-registry.js';
+import { FEATURE, stateOf, type LimitsState } from './request-state.js';
 
-export const FEATURE = 'limits';
-
-/** Per-request scratch in ctx.state.get('limits'). */
-interface LimitsState {
-  key: ThreadKey | undefined;
-  charge: Charge | undefined;
-  promptEstimate: number;
-}
-
-interface ThreadKey {
-  entry: KeyEntry;
-  subject: Subject;
-  models: ReadonlySet<string> | null;
-  modelSubjects: ReadonlyMap<string, Subject>;
-}
-
-/** This thread's view of the active keys, replaced whole when the main thread sends a new snapshot. */
-export class KeyLookup {
-  private byHash = new Map<string, ThreadKey>();
-
-  constructor(entries: readonly KeyEntry[]) {
-    this.replace(entries);
-  }
-
-  replace(entries: readonly KeyEntry[]): void {
-    const next = new Map<string, ThreadKey>();
-    for (const e of entries) {
-      const label = `key '${e.name}'`;
-      const modelSubjects = new Map<string, Subject>();
-      for (const [model, row] of Object.entries(e.modelRows)) {
-        modelSubjects.set(model, { row, id: subjectIds.keyModel(e.id, model), label: `${label} on model '${model}'`, isKey: false });
-      }
-      next.set(e.hash, {
-        entry: e,
-        subject: { row: e.row, id: subjectIds.key(e.id), label, isKey: true },
-        models: e.models === null ? null : new Set(e.models),
-        modelSubjects,
-      });
-    }
-    this.byHash = next;
-  }
-
-  /** The hash is the lookup key, so timing reveals nothing about the secret; no plaintext comparison happens. */
-  find(plaintext: string): ThreadKey | undefined {
-    return this.byHash.get(hashKey(plaintext));
-  }
-}
-
-/** The key from `Authorization: Bearer`, `x-api-key` (Anthropic SDK) or `api-key` (Azure SDK). */
-export function presentedKey(headers: Readonly<Record<string, string>>): string | undefined {
-  const auth = headers['authorization'];
-  if (auth !== undefined && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
-    const token = auth.slice(7).trim();
-    if (token) return token;
-  }
-  return headers['x-api-key'] || headers['api-key'] || undefined;
-}
-
-function stateOf(ctx: RequestContext): LimitsState {
-  let st = ctx.state.get(FEATURE) as LimitsState | undefined;
-  if (!st) {
-    st = { key: undefined, charge: undefined, promptEstimate: 0 };
-    ctx.state.set(FEATURE, st);
-  }
-  return st;
-}
-
-const missingKey = () =>
-  new GatewayError(401, 'You did not provide an API key. Send it as "Authorization: Bearer <key>".', {
-    type: 'authentication_error',
-    code: 'missing_api_key',
-  });
-const invalidKey = () => new GatewayError(401, 'Incorrect API key provided.', { type: 'authentication_error', code: 'invalid_api_key' });
-
-/** A caller's virtual key checked from request headers alone, for endpoints outside the LLM pipeline (/mcp). */
-export type KeyCheck = (headers: Readonly<Record<string, string>>) => { id: string; name: string } | { refused: 'missing' | 'invalid' };
-
-let threadKeys: KeyCheck | undefined;
-
-/** This thread's key check, once the auth stage exists (auth: keys); the same keys, revocations and keys created since start. */
-export function threadKeyCheck(): KeyCheck | undefined {
-  return threadKeys;
-}
-
-export function createAuthStage(keys: KeyLookup, table: SharedCounterTable): Stage {
-  /** Keys found by onHead, so onRequest does not hash the same secret again once the body is in. */
-  const screened = new WeakMap<IncomingHead, ThreadKey>();
-  // The row status is the authority for revocation: it flips in shared memory before DELETE answers.
-  const active = (key: ThreadKey | undefined): key is ThreadKey => key !== undefined && table.status(key.entry.row) === RowStatus.active;
-  threadKeys = (headers) => {
-    const plaintext = presentedKey(headers);
-    if (plaintext === undefined) return { refused: 'missing' };
-    const key = keys.find(plaintext);
-    return active(key) ? { id: key.entry.id, name: key.entry.name } : { refused: 'invalid' };
-  };
-  return {
-    name: 'limits.auth',
-    phase: 'auth',
-    onHead(head) {
-      const plaintext = presentedKey(head.headers);
-      if (plaintext === undefined) return missingKey();
-      const key = keys.find(plaintext);
-      if (!active(key)) return invalidKey();
-      screened.set(head, key);
-      return undefined;
-    },
-    onRequest(ctx) {
-      let key = screened.get(ctx.head);
-      if (key === undefined) {
-        const plaintext = presentedKey(ctx.head.headers);
-        if (plaintext === undefined) throw missingKey();
-        key = keys.find(plaintext);
-      }
-      if (!active(key)) throw invalidKey();
-      // GET /v1/models names no model: any valid key may list them.
-      if (key.models !== null && ctx.operation !== 'models' && !key.models.has(ctx.model)) {
-        throw new GatewayError(403, `This key is not allowed to use the model '${ctx.model}'.`, {
-          type: 'permission_error',
-          code: 'model_not_allowed',
-          param: 'model',
-        });
-      }
-      ctx.key = key.models ? { id: key.entry.id, name: key.entry.name, models: key.models } : { id: key.entry.id, name: key.entry.name };
-      stateOf(ctx).key = key;
-    },
-  };
-}
+export { FEATURE } from './request-state.js';
+export { createAuthStage, KeyLookup, presentedKey, threadKeyCheck, type KeyCheck } from './auth-stage.js';
 
 const kindText: Record<Refusal['kind'], string> = {
   rpm: 'requests per minute (RPM)',
@@ -197,6 +70,32 @@ export interface AdmissionOptions {
   /** Model → subject of that model's all-keys limits. */
   modelSubjects: ReadonlyMap<string, Subject>;
   defaultMaxOutputTokens: number;
+  /** A reload's config limit values, written before this generation admits its first request. */
+  configLimits?: ConfigLimits;
+}
+
+/**
+ * A limits generation's config values (SharedCounterTable.applyConfigLimits), written by the first
+ * request it admits on any thread: rows keep the values in force until the threads serve the new config.
+ */
+export class ConfigLimits {
+  private values: Float64Array | undefined;
+
+  constructor(
+    private readonly table: SharedCounterTable,
+    private readonly generation: number,
+    values: Float64Array,
+  ) {
+    this.values = values;
+  }
+
+  /** Cheap once written: one field read per request. */
+  ensureWritten(): void {
+    const values = this.values;
+    if (values === undefined) return;
+    this.values = undefined;
+    this.table.applyConfigLimits(this.generation, values);
+  }
 }
 
 function estimatePrompt(ctx: RequestContext): number {
@@ -208,6 +107,7 @@ function estimatePrompt(ctx: RequestContext): number {
 }
 
 export function createAdmissionStage(o: AdmissionOptions): Stage {
+  const configLimits = o.configLimits;
   const decide = (ctx: RequestContext, st: LimitsState, tokens: number, a: Admission): void => {
     pushHeaders(ctx, a.view);
     if (a.ok) {
@@ -229,6 +129,7 @@ export function createAdmissionStage(o: AdmissionOptions): Stage {
     name: 'limits.admission',
     phase: 'request',
     onRequest(ctx) {
+      configLimits?.ensureWritten();
       const st = stateOf(ctx);
       const subjects: Subject[] = [];
       if (st.key) {

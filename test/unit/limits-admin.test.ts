@@ -135,7 +135,7 @@ test('revocation: the shared row flips before DELETE answers, even for a thread 
   try {
     const { id, key } = (await gw.hosts.call('POST', '/admin/keys', { name: 'b' })).body as { id: string; key: string };
     // A second thread whose key map is never updated: only shared memory can tell it.
-    const stale = startLimitsThread(testConfig('auth: keys\n', dir), { ...gw.main.shared, keys: gw.main.registry.snapshot() }, undefined);
+    const stale = startLimitsThread(testConfig('auth: keys\n', dir), gw.main.sharedForNewThread(), undefined);
     const staleRun = (ctx: RequestContext) => {
       try {
         void stale.stages[0]!.onRequest?.(ctx);

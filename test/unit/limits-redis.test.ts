@@ -167,7 +167,7 @@ limits:
     assert.equal((await b.run(created.key)).status, 401, 'revoked on b after the refresh interval');
   } finally {
     for (const m of machines) {
-      await m.thread.limiter.close?.();
+      await m.thread.thread.close();
       await m.main.close();
       rmSync(m.dir, { recursive: true, force: true });
     }
