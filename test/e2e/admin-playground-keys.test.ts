@@ -29,13 +29,13 @@ test('the public listener still refuses a request without a key (the Playground 
   assert.equal(res.status, 401);
 });
 
-test('with auth: keys the Playground chats as its own identity', { todo: 'needs the limits feature to accept host.playgroundToken on the public listener' }, async () => {
+test('with auth: keys the Playground chats as its own identity', async () => {
   const res = await fetch(`${admin}/admin/playground/chat`, { method: 'POST', headers: headers(), body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }) });
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(((await res.json()) as { object: string }).object, 'chat.completion');
 });
 
-test('with key_id the chat runs as that key: its models only', { todo: 'needs the limits feature to honour x-switchyard-playground-key and provide host.services.keyView' }, async () => {
+test('with key_id the chat runs as that key: its models only', async () => {
   const key = await createKey({ name: 'only-mini', models: ['gpt-4o-mini'] });
   const allowed = await fetch(`${admin}/admin/playground/chat`, { method: 'POST', headers: headers(), body: JSON.stringify({ key_id: key.id, model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
   assert.equal(allowed.status, 200, await allowed.clone().text());
