@@ -33,8 +33,9 @@ export function validateMcp(config: SwitchyardConfig): string[] {
   return problems;
 }
 
-/** What an MCP thread is built from: a reload that leaves it alone keeps the running one. */
-const builtFrom = (config: SwitchyardConfig) => JSON.stringify([config.mcp, config.guards, config.pii, config.auth, config.metrics.enabled]);
+/** What an MCP thread is built from (catalog and audit settings): a reload that leaves it alone keeps the running one. */
+const builtFrom = (config: SwitchyardConfig) =>
+  JSON.stringify([config.mcp, config.guards, config.pii, config.auth, config.metrics.enabled, config.audit.enabled, config.audit.bodies, config.audit.bodies_off_keys, config.audit.sinks.file.fsync_ms]);
 
 export function createMcpFeature(): Feature {
   /** Each thread serving or retired-but-busy, by its stage. */

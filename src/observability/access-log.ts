@@ -45,15 +45,13 @@ export function accessLogLine(ctx: RequestContext, level: LogLevel): string {
   });
 }
 
-/** Collects lines during one event-loop turn and writes them together. */
-export class AccessLog {
-  private readonly minimum: number;
+/** Where access log lines go (stdout or a file): lines of one event-loop turn are written together. */
+export class AccessLogOutput {
   private readonly out: WriteStream | NodeJS.WritableStream;
   private batch: string[] = [];
   private scheduled = false;
 
-  constructor(level: LogLevel, file: string | undefined) {
-    this.minimum = severity[level];
+  constructor(readonly file: string | undefined) {
     if (file === undefined) {
       this.out = process.stdout;
     } else {
@@ -62,10 +60,8 @@ export class AccessLog {
     }
   }
 
-  record(ctx: RequestContext): void {
-    const level = levelOf(ctx.result.status);
-    if (severity[level] < this.minimum) return;
-    this.batch.push(accessLogLine(ctx, level));
+  write(line: string): void {
+    this.batch.push(line);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -83,5 +79,23 @@ export class AccessLog {
   async close(): Promise<void> {
     this.flush();
     if (this.out !== process.stdout) await new Promise<void>((resolve) => (this.out as WriteStream).end(resolve));
+  }
+}
+
+/** The access log of one config: its threshold over an output that configs with the same destination share. */
+export class AccessLog {
+  private readonly minimum: number;
+
+  constructor(
+    level: LogLevel,
+    readonly output: AccessLogOutput,
+  ) {
+    this.minimum = severity[level];
+  }
+
+  record(ctx: RequestContext): void {
+    const level = levelOf(ctx.result.status);
+    if (severity[level] < this.minimum) return;
+    this.output.write(accessLogLine(ctx, level));
   }
 }

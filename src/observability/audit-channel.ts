@@ -15,6 +15,17 @@ import type { AuditBatch } from './audit-sink.js';
 export const auditMessage = 'observability.audit';
 /** Message type announcing a server thread's audit slots, once, before its first batch. */
 export const auditSlotsMessage = 'observability.audit-slots';
+/**
+ * Message type saying that a set of stages writing to an audit epoch (the sinks of one config) started
+ * or stopped: after a reload, the main thread closes a sink only once no stages that write to it are left.
+ */
+export const auditEpochMessage = 'observability.audit-epoch';
+
+export interface AuditEpochUse {
+  epoch: number;
+  /** True when a set of stages starts writing to the epoch; false once it has sent its last batch. */
+  open: boolean;
+}
 
 export interface AuditSlotsAnnouncement {
   /** Names this thread's slots; a replacement thread announces slots of its own under a new id. */
@@ -22,8 +33,11 @@ export interface AuditSlotsAnnouncement {
   memory: SharedSlotsMemory;
 }
 
-/** An audit batch as it crosses: in a slot, or as bytes of its own. */
-export type AuditBatchMessage = AuditBatch | { count: number; channel: string; slot: number; length: number };
+/**
+ * An audit batch as it crosses: in a slot, or as bytes of its own. `epoch` names the sinks of the config
+ * its requests started under; without one (e.g. MCP's records) a batch goes to the sinks in force.
+ */
+export type AuditBatchMessage = (AuditBatch | { count: number; channel: string; slot: number; length: number }) & { epoch?: number };
 
 const slots = 8;
 const slotBytes = 1024 * 1024;
@@ -37,17 +51,17 @@ export class AuditBatchSender {
     host.send(auditSlotsMessage, announcement);
   }
 
-  /** Sends what the writer holds; the writer starts over. */
-  send(writer: AuditBatchWriter): void {
+  /** Sends what the writer holds, for the sinks of `epoch`; the writer starts over. */
+  send(writer: AuditBatchWriter, epoch?: number): void {
     const { count, bytes } = writer.takeView();
     const slot = this.slots.put(bytes);
     if (slot >= 0) {
-      const message: AuditBatchMessage = { count, channel: this.channel, slot, length: bytes.byteLength };
+      const message: AuditBatchMessage = { count, channel: this.channel, slot, length: bytes.byteLength, epoch };
       this.host.send(auditMessage, message);
       return;
     }
     const data = new Uint8Array(bytes);
-    const message: AuditBatchMessage = { count, data };
+    const message: AuditBatchMessage = { count, data, epoch };
     this.host.send(auditMessage, message, [data.buffer]);
   }
 }
@@ -83,7 +97,7 @@ export class AuditBatchReceiver {
    */
   deliver(message: AuditBatchMessage, accept: (batch: AuditBatch) => void): boolean {
     if ('data' in message) {
-      accept(message);
+      accept({ count: message.count, data: message.data });
       return true;
     }
     const channel = this.channels.get(message.channel);

@@ -9,6 +9,7 @@ import type { ReassembledResponse } from './stream-reassembly.js';
 import { isJson } from '../shared/json-validate.js';
 import type { AuditBatchWriter } from './audit-batch-writer.js';
 import { RepeatedFields } from './audit-repeated-fields.js';
+import { traceIdOf } from './trace-id.js';
 
 export interface AuditRecord {
   /** Schema version of this record. */
@@ -18,6 +19,8 @@ export interface AuditRecord {
   /** ISO time the request arrived. */
   time: string;
   request_id: string;
+  /** The W3C trace id: the gateway's span (tracing on) or the client's traceparent; absent in MCP records. */
+  trace_id?: string | null;
   key: { id: string; name: string } | null;
   client_ip: string;
   user_agent: string | null;
@@ -173,6 +176,7 @@ export function writeAuditRecord(
   out.text('","time":"');
   out.text(isoTime(ctx.receivedAtEpochMs));
   out.stringField('","request_id":', ctx.id);
+  out.stringField(',"trace_id":', traceIdOf(ctx));
   repeatedFields.write(out, ctx);
   out.millisecondsField(',"ttft_ms":', r.ttftMs);
   out.millisecondsField(',"duration_ms":', r.durationMs);

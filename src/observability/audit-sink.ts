@@ -1,5 +1,6 @@
-// What every audit sink offers the dispatcher, and the filter GET /admin/audit reads back with.
+// What every audit sink offers the dispatcher.
 import type { AuditRecord } from './audit-record.js';
+import type { AuditPage, AuditSearch } from './audit-search.js';
 
 /**
  * Audit records in transit from a server thread: `count` JSON lines (see writeAuditRecord), each
@@ -17,15 +18,6 @@ export function batchLines(batch: AuditBatch): string[] {
   return text.split('\n').filter((line) => line !== '');
 }
 
-export interface AuditQuery {
-  /** Key id or name. */
-  key?: string;
-  model?: string;
-  /** Epoch ms; only records that arrived at or after it. */
-  sinceMs?: number;
-  limit: number;
-}
-
 export interface AuditSink {
   readonly name: string;
   /**
@@ -35,15 +27,10 @@ export interface AuditSink {
   write(batch: AuditBatch): void;
   /** Records accepted but not yet durable in this sink (the queue depth the policy watches). */
   pending(): number;
-  /** Newest first. */
-  query(q: AuditQuery): Promise<AuditRecord[]>;
+  /** One page of records matching the search, newest first (see audit-search.ts). */
+  search(search: AuditSearch): Promise<AuditPage>;
+  /** The record with this record_id (a lower-case UUID), if the sink holds it. */
+  find(id: string): Promise<AuditRecord | undefined>;
   /** Makes everything accepted so far durable (written, or spilled to local files). */
   close(): Promise<void>;
-}
-
-export function matchesQuery(r: AuditRecord, q: AuditQuery): boolean {
-  if (q.key !== undefined && (r.key === null || (r.key.id !== q.key && r.key.name !== q.key))) return false;
-  if (q.model !== undefined && r.model !== q.model && r.deployment?.name !== q.model) return false;
-  if (q.sinceMs !== undefined && Date.parse(r.time) < q.sinceMs) return false;
-  return true;
 }

@@ -80,6 +80,11 @@ export class JsonlWriter {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   }
 
+  /** New rotation, retention and flush settings for what it writes from now on (the directory and prefix stay). */
+  reconfigure(changes: Partial<Pick<JsonlWriterOptions, 'rotateBytes' | 'rotateIntervalMs' | 'retentionMs' | 'maxFiles' | 'flushMs'>>): void {
+    Object.assign(this.opts, changes);
+  }
+
   /** Lines not yet on disk. */
   pendingLines(): number {
     return this.pending.lines + this.writing;

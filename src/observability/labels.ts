@@ -6,18 +6,32 @@ import type { MetricsConfig } from './config.js';
 export const otherLabel = '__other__';
 export const noneLabel = '__none__';
 
-/** Keeps at most `max` distinct values; later newcomers become "__other__". */
+/**
+ * Keeps at most `max` distinct values; later newcomers become "__other__". The values seen are kept
+ * across config reloads (a reload gives a new `max`, not a fresh allowance), so reloads cannot add series.
+ */
 export class BoundedLabel {
   private readonly seen = new Set<string>();
   constructor(private readonly max: number) {}
 
-  value(raw: string | undefined): string {
+  value(raw: string | undefined, max = this.max): string {
     if (raw === undefined || raw === '') return noneLabel;
     if (this.seen.has(raw)) return raw;
-    if (this.seen.size >= this.max) return otherLabel;
+    if (this.seen.size >= max) return otherLabel;
     this.seen.add(raw);
     return raw;
   }
+}
+
+/** The bounded labels of one thread, shared by the LabelMakers of every config it serves. */
+export interface LabelBounds {
+  readonly keys: BoundedLabel;
+  readonly responseModels: BoundedLabel;
+  readonly reasons: BoundedLabel;
+}
+
+export function newLabelBounds(max: number): LabelBounds {
+  return { keys: new BoundedLabel(max), responseModels: new BoundedLabel(max), reasons: new BoundedLabel(50) };
 }
 
 export interface RequestLabels {
@@ -38,14 +52,13 @@ const genAiOperation: Record<RequestContext['operation'], string> = {
 };
 
 export class LabelMaker {
-  private readonly keys: BoundedLabel;
-  private readonly responseModels: BoundedLabel;
-  private readonly reasons: BoundedLabel;
+  private readonly max: number;
 
-  constructor(private readonly config: MetricsConfig) {
-    this.keys = new BoundedLabel(config.max_label_values);
-    this.responseModels = new BoundedLabel(config.max_label_values);
-    this.reasons = new BoundedLabel(50);
+  constructor(
+    private readonly config: MetricsConfig,
+    private readonly bounds: LabelBounds = newLabelBounds(config.max_label_values),
+  ) {
+    this.max = config.max_label_values;
   }
 
   /** Model labels come from the matched deployment only: a model a client made up is "__none__". */
@@ -57,18 +70,18 @@ export class LabelMaker {
       deployment: d ? `${d.provider.name}/${d.upstreamModel}` : noneLabel,
       key: this.keyLabel(ctx),
       operation: genAiOperation[ctx.operation] ?? noneLabel,
-      responseModel: d ? this.responseModels.value(ctx.result.responseModel ?? d.upstreamModel) : noneLabel,
+      responseModel: d ? this.bounds.responseModels.value(ctx.result.responseModel ?? d.upstreamModel, this.max) : noneLabel,
     };
   }
 
   /** Error codes may echo an upstream's own code; capped like any other label. */
   reason(raw: string | undefined): string {
-    return this.reasons.value(raw);
+    return this.bounds.reasons.value(raw);
   }
 
   private keyLabel(ctx: RequestContext): string {
     if (this.config.key_label === 'off' || ctx.key === undefined) return noneLabel;
-    return this.keys.value(this.config.key_label === 'id' ? ctx.key.id : ctx.key.name);
+    return this.bounds.keys.value(this.config.key_label === 'id' ? ctx.key.id : ctx.key.name, this.max);
   }
 }
 

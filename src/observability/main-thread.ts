@@ -1,26 +1,36 @@
 // Main-thread side of observability: audit sinks behind the dispatcher, /metrics aggregated across
-// every server thread, and GET /admin/audit.
-import { isAbsolute, join } from 'node:path';
+// every server thread, GET /admin/audit and /admin/audit/:id; and its part of a config reload.
 import { AggregatorRegistry, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AdminRoute, MainHost } from '../pipeline/stage.js';
+import type { MainHost } from '../pipeline/stage.js';
 import type { SwitchyardConfig } from '../config/types.js';
-import { errors } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { applyLogLevel } from './access-log.js';
 import { AuditDispatcher, newBackpressureFlag } from './audit-dispatcher.js';
-import type { AuditBatch, AuditQuery, AuditSink } from './audit-sink.js';
-import { FileAuditSink } from './file-sink.js';
-import { eventLoopSamples, startLoopDelayMonitor } from './metrics.js';
-import { PostgresAuditSink } from './postgres-sink.js';
-import { AuditBatchReceiver, auditMessage, auditSlotsMessage, type AuditBatchMessage, type AuditSlotsAnnouncement } from './audit-channel.js';
+import { auditRoutes } from './audit-routes.js';
+import { planSinks, sameSinks } from './audit-sinks.js';
+import { LoopLagWindow } from './loop-lag.js';
+import { eventLoopSamples, loopLagHelp } from './metrics.js';
+import {
+  AuditBatchReceiver,
+  auditEpochMessage,
+  auditMessage,
+  auditSlotsMessage,
+  type AuditBatchMessage,
+  type AuditEpochUse,
+  type AuditSlotsAnnouncement,
+} from './audit-channel.js';
 import { metricsMessage, type ObservabilityShared } from './thread-stages.js';
 
 export interface MainObservability {
   readonly shared: ObservabilityShared;
   readonly registry: Registry;
-  readonly dispatcher: AuditDispatcher | undefined;
+  readonly dispatcher: AuditDispatcher;
   /** Prometheus text of every thread plus the main thread. */
   renderMetrics(): Promise<{ text: string; contentType: string }>;
+  /** Adopts a reloaded config: sinks opened, reused or (once unused) closed; returns what the server threads get. */
+  reload(config: SwitchyardConfig): Promise<ObservabilityShared>;
+  /** The last reload did not go ahead: back to exactly the state before it. */
+  abort(): void;
   close(): Promise<void>;
 }
 
@@ -28,40 +38,50 @@ function logError(message: string, err?: Error): void {
   log.error(message, { error: err?.message });
 }
 
-function underDataDir(dataDir: string, path: string): string {
-  return isAbsolute(path) ? path : join(dataDir, path);
+/** What abort() puts back. */
+interface Undo {
+  readonly config: SwitchyardConfig;
+  /** The epoch that was current, when the reload started a new one. */
+  readonly previousEpoch: number | undefined;
+  readonly sinkSettings: () => void;
 }
 
 export async function startMainObservability(config: SwitchyardConfig, host: MainHost): Promise<MainObservability> {
   applyLogLevel(config.logging.level);
+  let current = config;
+  let undo: Undo | undefined;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const loopDelay = startLoopDelayMonitor();
+  const loopLag = new LoopLagWindow();
   new Gauge({
     name: 'switchyard_event_loop_lag_seconds',
-    help: 'Event-loop delay of each thread since the previous scrape (p50, p99, max).',
+    help: loopLagHelp,
     labelNames: ['thread', 'stat'],
     registers: [registry],
     collect() {
-      for (const sample of eventLoopSamples('main', loopDelay)) this.set(sample.labels, sample.value);
-      loopDelay.reset();
+      for (const sample of eventLoopSamples('main', loopLag.window())) this.set(sample.labels, sample.value);
     },
   });
 
   const flag = newBackpressureFlag();
-  let dispatcher: AuditDispatcher | undefined;
-  if (config.audit.enabled) {
-    const sinks = await startSinks(config, host.dataDir);
-    dispatcher = new AuditDispatcher(sinks, config.audit, flag, registry);
-    const d = dispatcher;
-    const receiver = new AuditBatchReceiver();
-    host.on(auditSlotsMessage, (payload, threadIndex) => receiver.announce(payload as AuditSlotsAnnouncement, threadIndex));
-    host.on(auditMessage, (payload) => void receiver.deliver(payload as AuditBatchMessage, (batch) => d.accept(batch)));
-    host.addAdminRoute(auditRoute(d));
-  }
+  const initial = await planSinks(config, host.dataDir, [], logError);
+  const dispatcher = new AuditDispatcher(initial.sinks, config.audit.queue, flag, registry, logError);
+  const receiver = new AuditBatchReceiver();
+  host.on(auditSlotsMessage, (payload, threadIndex) => receiver.announce(payload as AuditSlotsAnnouncement, threadIndex));
+  host.on(auditMessage, (payload) => {
+    const message = payload as AuditBatchMessage;
+    void receiver.deliver(message, (batch) => dispatcher.accept(batch, message.epoch));
+  });
+  host.on(auditEpochMessage, (payload) => {
+    const use = payload as AuditEpochUse;
+    if (use.open) dispatcher.opened(use.epoch);
+    else dispatcher.closed(use.epoch);
+  });
+  // Registered whatever the config says, so a reload can turn audit on; with it off they answer 404.
+  for (const route of auditRoutes(dispatcher)) host.addAdminRoute(route);
 
   const mergedMetrics = async (): Promise<Registry> => {
-    const perThread = config.metrics.enabled ? await host.gather(metricsMessage, null) : [];
+    const perThread = current.metrics.enabled ? await host.gather(metricsMessage, null) : [];
     const others = await Promise.all((host.metricRegistries ?? []).map((r) => r.getMetricsAsJSON()));
     const all = [...perThread, await registry.getMetricsAsJSON(), ...others] as object[];
     return AggregatorRegistry.aggregate(all);
@@ -81,75 +101,40 @@ export async function startMainObservability(config: SwitchyardConfig, host: Mai
     },
   });
 
+  const shared = (): ObservabilityShared => ({ auditBackpressure: flag, auditEpoch: dispatcher.epoch });
+
   return {
-    shared: { auditBackpressure: flag },
+    shared: shared(),
     registry,
     dispatcher,
     renderMetrics,
-    async close() {
-      loopDelay.disable();
-      await dispatcher?.close();
+    async reload(next) {
+      // A reload starts only once the previous one is over: if it was not undone, it went ahead.
+      undo = undefined;
+      dispatcher.confirm();
+      const was = current;
+      const plan = await planSinks(next, host.dataDir, dispatcher.liveSinks(), logError);
+      let previousEpoch: number | undefined;
+      if (sameSinks(plan.sinks, dispatcher.currentSinks())) dispatcher.setQueue(next.audit.queue);
+      else previousEpoch = dispatcher.begin(plan.sinks, next.audit.queue);
+      applyLogLevel(next.logging.level);
+      current = next;
+      undo = { config: was, previousEpoch, sinkSettings: () => plan.undo() };
+      return shared();
     },
-  };
-}
-
-async function startSinks(config: SwitchyardConfig, dataDir: string): Promise<AuditSink[]> {
-  const { file, postgres } = config.audit.sinks;
-  const sinks: AuditSink[] = [];
-  if (file.enabled) sinks.push(new FileAuditSink(underDataDir(dataDir, file.dir), file, (e) => logError('audit file write failed', e)));
-  if (postgres.enabled) {
-    const sink = new PostgresAuditSink({
-      config: postgres,
-      queue: config.audit.queue,
-      spillDir: underDataDir(dataDir, postgres.spill_dir),
-      fsyncMs: file.fsync_ms,
-      log: logError,
-    });
-    await sink.start();
-    sinks.push(sink);
-  }
-  if (sinks.length === 0) throw new Error('audit.enabled is true but no audit sink is enabled (audit.sinks.file or audit.sinks.postgres)');
-  return sinks;
-}
-
-const maxLimit = 1000;
-
-/** Parses ?key=&model=&since=&limit=; `since` is an ISO time or epoch milliseconds. */
-export function parseAuditQuery(query: URLSearchParams): AuditQuery {
-  const q: AuditQuery = { limit: 100 };
-  const key = query.get('key');
-  if (key) q.key = key;
-  const model = query.get('model');
-  if (model) q.model = model;
-  const since = query.get('since');
-  if (since) {
-    const ms = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
-    if (!Number.isFinite(ms)) throw errors.invalidParam('since', `'since' must be an ISO time or epoch milliseconds, got '${since}'.`);
-    q.sinceMs = ms;
-  }
-  const limit = query.get('limit');
-  if (limit) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > maxLimit) throw errors.invalidParam('limit', `'limit' must be an integer from 1 to ${maxLimit}.`);
-    q.limit = n;
-  }
-  return q;
-}
-
-function auditRoute(dispatcher: AuditDispatcher): AdminRoute {
-  return {
-    method: 'GET',
-    path: '/admin/audit',
-    async handle(req) {
-      let q: AuditQuery;
-      try {
-        q = parseAuditQuery(req.query);
-      } catch (err) {
-        const e = err as ReturnType<typeof errors.invalidParam>;
-        return { status: e.status, body: e.toBody() };
-      }
-      const { source, records } = await dispatcher.query(q);
-      return { status: 200, body: { object: 'list', source, data: records } };
+    abort() {
+      const back = undo;
+      undo = undefined;
+      if (back === undefined) return;
+      back.sinkSettings();
+      if (back.previousEpoch !== undefined) dispatcher.revert(back.previousEpoch, back.config.audit.queue);
+      else dispatcher.setQueue(back.config.audit.queue);
+      applyLogLevel(back.config.logging.level);
+      current = back.config;
+    },
+    async close() {
+      loopLag.stop();
+      await dispatcher.close();
     },
   };
 }

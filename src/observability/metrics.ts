@@ -1,11 +1,12 @@
 // Per-thread metrics: OpenTelemetry GenAI conventions (in Prometheus form) plus switchyard_*. Each
 // server thread keeps its own cells and exports prom-client-compatible JSON on scrape; the main
 // thread aggregates them (main-thread.ts). Per request: one series lookup, then only arithmetic.
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+// The cells outlive config reloads: each config gets a view (its label choices) over the same cells.
 import type { RequestContext } from '../pipeline/context.js';
 import type { MetricsConfig } from './config.js';
 import { metricFamilySources, peekObservations, queueDepthSources, type RequestObservations } from '../pipeline/observations.js';
-import { LabelMaker, noneLabel, seriesKey, type RequestLabels } from './labels.js';
+import { LabelMaker, newLabelBounds, noneLabel, seriesKey, type LabelBounds, type RequestLabels } from './labels.js';
+import { LoopLagWindow, loopDelayResolutionMs, type LoopDelayView } from './loop-lag.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterCell, type HistogramCell, type Labels, type MetricJson } from './metric-families.js';
 
 // Bucket boundaries recommended by the OpenTelemetry GenAI semantic conventions.
@@ -43,12 +44,22 @@ interface Series {
 
 export const metricsStateKey = 'observability.metrics';
 
-export class ThreadMetrics {
-  private readonly labels: LabelMaker;
-  private readonly loopDelay: IntervalHistogram;
-  private readonly series = new Map<string, Series>();
+/** How one config labels requests (metrics.key_label, max_label_values), over the thread's shared bounds. */
+export class MetricLabels {
+  readonly maker: LabelMaker;
   /** Per deployment, the series its last request used and what chose it: most requests repeat it. */
-  private readonly lastSeries = new WeakMap<object, { keyId?: string; keyName?: string; responseModel?: string; operation: string; series: Series }>();
+  readonly lastSeries = new WeakMap<object, { keyId?: string; keyName?: string; responseModel?: string; operation: string; series: Series }>();
+
+  constructor(config: MetricsConfig, bounds: LabelBounds) {
+    this.maker = new LabelMaker(config, bounds);
+  }
+}
+
+export class ThreadMetrics {
+  private readonly bounds: LabelBounds;
+  private readonly defaultLabels: MetricLabels;
+  private readonly loopLag: LoopLagWindow;
+  private readonly series = new Map<string, Series>();
   private inFlight = 0;
   private waiting = 0;
 
@@ -73,7 +84,8 @@ export class ThreadMetrics {
   private readonly families: Array<{ toJSON(): MetricJson }>;
 
   constructor(config: MetricsConfig, threadLabel: string) {
-    this.labels = new LabelMaker(config);
+    this.bounds = newLabelBounds(config.max_label_values);
+    this.defaultLabels = new MetricLabels(config, this.bounds);
     const retries = new CounterFamily('switchyard_retries_total', 'Upstream attempts beyond the first.');
     const fallbacks = new CounterFamily('switchyard_fallbacks_total', 'Requests moved to a fallback deployment.');
     const overhead = new HistogramFamily('switchyard_overhead_seconds', 'Time spent in the gateway itself (duration minus time waiting on the upstream).', overheadBuckets);
@@ -81,18 +93,14 @@ export class ThreadMetrics {
     this.fallbacks = fallbacks.cell('', () => ({}));
     this.overhead = overhead.cell('', () => ({}));
 
-    this.loopDelay = startLoopDelayMonitor();
-    const loopDelay = this.loopDelay;
+    this.loopLag = new LoopLagWindow();
+    const loopLag = this.loopLag;
     const gauges = [
       new GaugeFamily('switchyard_in_flight_requests', 'Requests admitted and not yet finished.', () => [{ labels: {}, value: this.inFlight }]),
       new GaugeFamily('switchyard_waiting_first_token', 'Requests sent upstream that have not yet received their first token.', () => [
         { labels: {}, value: this.waiting },
       ]),
-      new GaugeFamily('switchyard_event_loop_lag_seconds', 'Event-loop delay of each thread since the previous scrape (p50, p99, max).', () => {
-        const samples = eventLoopSamples(threadLabel, loopDelay);
-        loopDelay.reset();
-        return samples;
-      }),
+      new GaugeFamily('switchyard_event_loop_lag_seconds', loopLagHelp, () => eventLoopSamples(threadLabel, loopLag.window())),
       new GaugeFamily('switchyard_pool_queue_depth', 'Tasks waiting in a worker pool queue.', () =>
         [...queueDepthSources].map(([pool, source]) => ({ labels: { pool }, value: source() })),
       ),
@@ -114,6 +122,11 @@ export class ThreadMetrics {
       fallbacks,
       overhead,
     ];
+  }
+
+  /** Labels as `config` chooses them, counted into this thread's cells (a reloaded config gets its own). */
+  labelsFor(config: MetricsConfig): MetricLabels {
+    return new MetricLabels(config, this.bounds);
   }
 
   /** The same shape as prom-client's Registry.getMetricsAsJSON(). */
@@ -158,13 +171,13 @@ export class ThreadMetrics {
     }
   }
 
-  onComplete(ctx: RequestContext): void {
+  onComplete(ctx: RequestContext, labels: MetricLabels = this.defaultLabels): void {
     const p = ctx.state.get(metricsStateKey) as Progress | undefined;
     if (p?.waiting) this.waiting--;
     if (p?.inFlight) this.inFlight--;
 
     const r = ctx.result;
-    const s = this.seriesOf(ctx);
+    const s = this.seriesOf(ctx, labels);
     const status = r.status === 0 ? 'none' : String(r.status);
     let requests = s.requestsByStatus.get(status);
     if (requests === undefined) {
@@ -174,7 +187,7 @@ export class ThreadMetrics {
     requests.value++;
 
     const observed = peekObservations(ctx);
-    if (observed) this.countObservations(observed);
+    if (observed) this.countObservations(observed, labels.maker);
     if (r.attempts > 1 && !(observed && observed.retries > 0)) this.retries.value += r.attempts - 1;
     const log = r.attemptLog;
     if (log !== undefined) {
@@ -185,7 +198,7 @@ export class ThreadMetrics {
     }
 
     if (r.outcome === 'upstream_error') {
-      const reason = this.labels.reason(r.error?.code ?? `http_${r.status}`);
+      const reason = labels.maker.reason(r.error?.code ?? `http_${r.status}`);
       const provider = s.sy.provider;
       this.upstreamErrors.cell(`${provider}\u0001${reason}`, () => ({ provider, reason })).value++;
     }
@@ -205,7 +218,7 @@ export class ThreadMetrics {
     if (cost !== undefined && cost > 0) s.cost.value += cost;
 
     if (r.durationMs !== undefined) {
-      const errorType = r.outcome === 'ok' ? noneLabel : this.labels.reason(r.error?.code ?? r.outcome);
+      const errorType = r.outcome === 'ok' ? noneLabel : labels.maker.reason(r.error?.code ?? r.outcome);
       let duration = s.durationByError.get(errorType);
       if (duration === undefined) {
         duration = this.requestDuration.cell(`${s.key}\u0001${errorType}`, () => ({ ...s.gen, error_type: errorType }));
@@ -222,19 +235,19 @@ export class ThreadMetrics {
     }
   }
 
-  private seriesOf(ctx: RequestContext): Series {
+  private seriesOf(ctx: RequestContext, labels: MetricLabels): Series {
     const d = ctx.deployment;
-    if (d === undefined) return this.seriesFor(this.labels.forRequest(ctx));
+    if (d === undefined) return this.seriesFor(labels.maker.forRequest(ctx));
     const responseModel = ctx.result.responseModel;
     // Compared by value: the limits stage gives each request a key object of its own.
     const keyId = ctx.key?.id;
     const keyName = ctx.key?.name;
-    const last = this.lastSeries.get(d);
+    const last = labels.lastSeries.get(d);
     if (last !== undefined && last.keyId === keyId && last.keyName === keyName && last.responseModel === responseModel && last.operation === ctx.operation) {
       return last.series;
     }
-    const series = this.seriesFor(this.labels.forRequest(ctx));
-    this.lastSeries.set(d, { keyId, keyName, responseModel, operation: ctx.operation, series });
+    const series = this.seriesFor(labels.maker.forRequest(ctx));
+    labels.lastSeries.set(d, { keyId, keyName, responseModel, operation: ctx.operation, series });
     return series;
   }
 
@@ -268,14 +281,14 @@ export class ThreadMetrics {
     return s;
   }
 
-  private countObservations(observed: RequestObservations): void {
+  private countObservations(observed: RequestObservations, maker: LabelMaker): void {
     if (observed.rateLimitScope !== undefined) {
-      const scope = this.labels.reason(observed.rateLimitScope);
+      const scope = maker.reason(observed.rateLimitScope);
       this.rateLimitRejections.cell(scope, () => ({ scope })).value++;
     }
     for (const v of observed.guardVerdicts) {
-      const guard = this.labels.reason(v.guard);
-      const action = this.labels.reason(v.action);
+      const guard = maker.reason(v.guard);
+      const action = maker.reason(v.action);
       this.guardActions.cell(`${guard}\u0001${action}`, () => ({ guard, action })).value++;
     }
     this.retries.value += observed.retries;
@@ -283,24 +296,17 @@ export class ThreadMetrics {
   }
 
   close(): void {
-    this.loopDelay.disable();
+    this.loopLag.stop();
   }
 }
 
-/** The event-loop monitor's timer interval. */
-export const loopDelayResolutionMs = 10;
-
-export function startLoopDelayMonitor(): IntervalHistogram {
-  const h = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
-  h.enable();
-  return h;
-}
+export const loopLagHelp = 'Event-loop delay of each thread over the last 10 seconds (p50, p99, max), whoever reads it.';
 
 /**
- * p50/p99/max event-loop lag, in seconds (0 before the first sample). Node records each whole interval
- * between the monitor's timer runs: the lag is what exceeds the interval.
+ * p50/p99/max event-loop lag, in seconds (0 before the first sample). The window holds each whole
+ * interval between its timer's runs: the lag is what exceeds the interval.
  */
-export function eventLoopSamples(thread: string, h: Pick<IntervalHistogram, 'percentile' | 'max'>): Array<{ labels: Labels; value: number }> {
+export function eventLoopSamples(thread: string, h: LoopDelayView): Array<{ labels: Labels; value: number }> {
   const lag = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - loopDelayResolutionMs) / 1e3 : 0);
   return [
     { labels: { thread, stat: 'p50' }, value: lag(h.percentile(50)) },

@@ -5,8 +5,10 @@ import { readFile, unlink } from 'node:fs/promises';
 import pg from 'pg';
 import type { AuditPostgresSinkConfig, AuditQueueConfig } from './config.js';
 import type { AuditRecord } from './audit-record.js';
-import { batchLines, type AuditBatch, type AuditQuery, type AuditSink } from './audit-sink.js';
+import { batchLines, type AuditBatch, type AuditSink } from './audit-sink.js';
+import type { AuditPage, AuditSearch } from './audit-search.js';
 import { JsonlWriter } from './jsonl-writer.js';
+import { findSql, searchSql } from './postgres-query.js';
 
 export interface PostgresSinkOptions {
   config: AuditPostgresSinkConfig;
@@ -41,7 +43,7 @@ function isCompleteLine(line: string): boolean {
 
 export class PostgresAuditSink implements AuditSink {
   readonly name = 'postgres';
-  private readonly pool: pg.Pool;
+  private pool: pg.Pool;
   private readonly table: string;
   private readonly spill: JsonlWriter;
   private readonly rejected: JsonlWriter;
@@ -54,13 +56,48 @@ export class PostgresAuditSink implements AuditSink {
   private closed = false;
   private spilledTotal = 0;
 
-  constructor(private readonly opts: PostgresSinkOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.config.url, max: 2, connectionTimeoutMillis: 3000 });
-    this.pool.on('error', (err) => opts.log('postgres audit pool error', err));
+  constructor(private opts: PostgresSinkOptions) {
+    this.pool = this.newPool(opts.config.url);
     this.table = opts.config.table;
     const files = { rotateIntervalMs: 0, retentionMs: 0, maxFiles: 0, flushMs: opts.fsyncMs, onError: (e: Error) => opts.log('audit spill write failed', e) };
     this.spill = new JsonlWriter({ dir: opts.spillDir, prefix: `spill-${this.table}`, rotateBytes: 16 * 1024 * 1024, ...files });
     this.rejected = new JsonlWriter({ dir: opts.spillDir, prefix: `rejected-${this.table}`, rotateBytes: 64 * 1024 * 1024, ...files });
+  }
+
+  private newPool(url: string): pg.Pool {
+    const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 3000 });
+    pool.on('error', (err) => this.opts.log('postgres audit pool error', err));
+    return pool;
+  }
+
+  /** The options it runs with now. */
+  get settings(): PostgresSinkOptions {
+    return this.opts;
+  }
+
+  /** Where it spills: one sink per spill directory and table at a time, or two would replay each other's files. */
+  get spillDir(): string {
+    return this.opts.spillDir;
+  }
+
+  /**
+   * Settings a reload changed (the table and spill directory are what make a sink and stay). A new URL
+   * gets a new pool: records spill until the schema exists there, then replay; the old pool ends once
+   * its last insert did.
+   */
+  reconfigure(opts: PostgresSinkOptions): void {
+    const urlChanged = opts.config.url !== this.opts.config.url;
+    this.opts = { ...opts, spillDir: this.opts.spillDir, config: { ...opts.config, table: this.table } };
+    this.spill.reconfigure({ flushMs: opts.fsyncMs });
+    this.rejected.reconfigure({ flushMs: opts.fsyncMs });
+    if (!urlChanged) return;
+    const old = this.pool;
+    this.pool = this.newPool(opts.config.url);
+    this.healthy = false;
+    void Promise.resolve(this.draining)
+      .then(() => old.end())
+      .catch(() => undefined);
+    this.scheduleRecovery(0);
   }
 
   /** Creates the schema and replays any spill left by an earlier run; never throws (an outage just means spilling). */
@@ -97,16 +134,20 @@ export class PostgresAuditSink implements AuditSink {
     return this.queue.length + this.inserting;
   }
 
-  async query(q: AuditQuery): Promise<AuditRecord[]> {
-    const res = await this.pool.query<{ record: AuditRecord }>(
-      `SELECT record FROM ${this.table}
-       WHERE ($1::text IS NULL OR key_id = $1 OR key_name = $1)
-         AND ($2::text IS NULL OR model = $2 OR deployment = $2)
-         AND ($3::timestamptz IS NULL OR ts >= $3)
-       ORDER BY ts DESC LIMIT $4`,
-      [q.key ?? null, q.model ?? null, q.sinceMs === undefined ? null : new Date(q.sinceMs).toISOString(), q.limit],
-    );
-    return res.rows.map((r) => r.record);
+  async search(search: AuditSearch): Promise<AuditPage> {
+    const { text, values } = searchSql(this.table, search);
+    const rows = (await this.pool.query<{ row_id: string; row_ts: string; record: AuditRecord }>(text, values)).rows;
+    const page = rows.slice(0, search.limit);
+    const last = page[page.length - 1];
+    return {
+      records: page.map((r) => r.record),
+      nextBefore: rows.length > search.limit && last !== undefined ? { sink: 'postgres', ts: last.row_ts, id: last.row_id } : null,
+    };
+  }
+
+  async find(id: string): Promise<AuditRecord | undefined> {
+    const { text, values } = findSql(this.table, id);
+    return (await this.pool.query<{ record: AuditRecord }>(text, values)).rows[0]?.record;
   }
 
   async close(): Promise<void> {
@@ -238,7 +279,9 @@ export class PostgresAuditSink implements AuditSink {
       );
       CREATE INDEX IF NOT EXISTS ${t}_ts_idx ON ${t} (ts);
       CREATE INDEX IF NOT EXISTS ${t}_key_ts_idx ON ${t} (key_id, ts);
-      CREATE INDEX IF NOT EXISTS ${t}_model_ts_idx ON ${t} (model, ts);`);
+      CREATE INDEX IF NOT EXISTS ${t}_model_ts_idx ON ${t} (model, ts);
+      CREATE INDEX IF NOT EXISTS ${t}_key_name_ts_idx ON ${t} (key_name, ts);
+      CREATE INDEX IF NOT EXISTS ${t}_status_ts_idx ON ${t} (status, ts);`);
   }
 
   private async insert(batch: string[]): Promise<void> {

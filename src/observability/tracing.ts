@@ -20,6 +20,7 @@ import type { Operation, RequestContext } from '../pipeline/context.js';
 import type { Stage } from '../pipeline/stage.js';
 import { log } from '../shared/log.js';
 import type { TracingConfig } from './config.js';
+import { traceIdStateKey } from './trace-id.js';
 
 // GenAI attribute names are still incubating; the semantic-conventions package advises copying
 // incubating names rather than importing its unstable entry point.
@@ -116,6 +117,7 @@ export function startRequestTracing(config: TracingConfig, processor: SpanProces
       const span = startSpan(tracer, propagator, ctx);
       if (!span) return;
       ctx.state.set(spanStateKey, span);
+      ctx.state.set(traceIdStateKey, span.spanContext().traceId);
       const outgoing: Record<string, string> = {};
       propagator.inject(trace.setSpan(ROOT_CONTEXT, span), outgoing, {
         set: (carrier, key, value) => {
@@ -126,7 +128,11 @@ export function startRequestTracing(config: TracingConfig, processor: SpanProces
     },
     onComplete(ctx) {
       // Requests refused before going upstream (auth, limits, guards) get their span here.
-      const span = (ctx.state.get(spanStateKey) as Span | undefined) ?? startSpan(tracer, propagator, ctx);
+      let span = ctx.state.get(spanStateKey) as Span | undefined;
+      if (span === undefined) {
+        span = startSpan(tracer, propagator, ctx);
+        if (span) ctx.state.set(traceIdStateKey, span.spanContext().traceId);
+      }
       if (span) endSpan(tracer, span, ctx);
     },
   };

@@ -90,7 +90,7 @@ describe('count_tokens', () => {
     let records: Array<{ request_id: string; operation: string; stream: boolean; response_body: Json | null }> = [];
     for (let i = 0; i < 50 && !records.some((r) => r.request_id === streamed.headers.get('x-request-id')); i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const res = await fetch(`http://127.0.0.1:${exact.adminPort}/admin/audit?limit=10`, { headers: { authorization: `Bearer ${exact.adminToken}` } });
+      const res = await fetch(`http://127.0.0.1:${exact.adminPort}/admin/audit?limit=10&full=true`, { headers: { authorization: `Bearer ${exact.adminToken}` } });
       records = ((await res.json()) as { data: typeof records }).data;
     }
     const record = records.find((r) => r.request_id === streamed.headers.get('x-request-id'));

@@ -193,7 +193,7 @@ describe('guards through the gateway', () => {
       (err: unknown) => err instanceof OpenAI.BadRequestError && err.code === 'content_policy_violation',
     );
 
-    const auditUrl = `http://127.0.0.1:${gateway.adminPort}/admin/audit?model=echo&limit=20`;
+    const auditUrl = `http://127.0.0.1:${gateway.adminPort}/admin/audit?model=echo&limit=20&full=true`;
     let record: { request_body: { messages: Array<{ content: string }> } } | undefined;
     for (let i = 0; i < 50 && !record; i++) {
       const res = await fetch(auditUrl, { headers: { authorization: `Bearer ${gateway.adminToken}` } });

@@ -20,7 +20,7 @@ async function auditRecord(requestId: string): Promise<AuditRecord> {
   let found: AuditRecord | undefined;
   const deadline = Date.now() + 5000;
   while (found === undefined && Date.now() < deadline) {
-    const res = await fetch(`http://127.0.0.1:${stack.gateway.adminPort}/admin/audit?limit=200`, { headers: { authorization: `Bearer ${stack.gateway.adminToken}` } });
+    const res = await fetch(`http://127.0.0.1:${stack.gateway.adminPort}/admin/audit?limit=200&full=true`, { headers: { authorization: `Bearer ${stack.gateway.adminToken}` } });
     const records = ((await res.json()) as { data: AuditRecord[] }).data;
     found = records.find((r) => r.request_id === requestId);
     if (found === undefined) await new Promise((r) => setTimeout(r, 20));

@@ -112,7 +112,7 @@ describe('metrics and audit after real SDK traffic', { skip }, () => {
     const cost = metricValue(text, 'switchyard_cost_usd_total', { model: 'gpt-4o-mini' }) - base.cost;
     assert.ok(Math.abs(cost - (prompt * 0.15 + completion * 0.6) / 1e6) < 1e-9, `cost ${cost} priced from the gpt-4o-mini list price`);
 
-    const records = await audit('limit=1000');
+    const records = await audit('limit=1000&full=true');
     for (const s of sent) {
       const r = records.find((x) => x.request_id === s.id);
       assert.ok(r, `audit record for ${s.id}`);

@@ -182,7 +182,7 @@ describe('failover', () => {
 async function auditRecord(stack: Stack, requestId: string): Promise<Record<string, unknown>> {
   const gateway = stack.gateway;
   for (let i = 0; i < 100; i++) {
-    const res = await fetch(`http://127.0.0.1:${gateway.adminPort}/admin/audit?limit=1000`, {
+    const res = await fetch(`http://127.0.0.1:${gateway.adminPort}/admin/audit?limit=1000&full=true`, {
       headers: { authorization: `Bearer ${gateway.adminToken}` },
     });
     const body = (await res.json()) as { records?: Array<Record<string, unknown>>; data?: Array<Record<string, unknown>> };

@@ -137,7 +137,7 @@ describe('upstream faults through the gateway', { timeout: 120_000 }, () => {
   async function auditRecord(requestId: string, on: FaultStack = stack): Promise<AuditRecord> {
     let found: AuditRecord | undefined;
     for (let i = 0; i < 100 && !found; i++) {
-      const res = await fetch(`http://127.0.0.1:${on.gateway.adminPort}/admin/audit?limit=1000`, { headers: { authorization: `Bearer ${on.gateway.adminToken}` } });
+      const res = await fetch(`http://127.0.0.1:${on.gateway.adminPort}/admin/audit?limit=1000&full=true`, { headers: { authorization: `Bearer ${on.gateway.adminToken}` } });
       found = ((await res.json()) as { data: AuditRecord[] }).data.find((r) => r.request_id === requestId);
       if (!found) await new Promise((r) => setTimeout(r, 20));
     }

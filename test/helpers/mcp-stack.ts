@@ -69,7 +69,7 @@ export async function postMcp(
 export async function auditRecords(stack: Stack, query: string, min = 1, timeoutMs = 5000): Promise<Array<Record<string, unknown>>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${stack.gateway.adminPort}/admin/audit?${query}`, {
+    const res = await fetch(`http://127.0.0.1:${stack.gateway.adminPort}/admin/audit?${query}&full=true`, {
       headers: { authorization: `Bearer ${stack.gateway.adminToken}` },
     });
     const body = (await res.json()) as { data: Array<Record<string, unknown>> };

@@ -118,7 +118,7 @@ describe('postgres audit sink', () => {
     assert.deepEqual([row.request_id, row.key_id, row.model, row.prompt_tokens], ['req-7', 'key_1', 'gpt-4o-mini', 17]);
     assert.equal(row.record.request_body.messages[0].content, 'q7 with a NUL \uFFFD inside, then a backslash and text: \\u0000');
 
-    const recent = await sink.query({ key: 'team-0', sinceMs: t0 + 100, limit: 5 });
+    const recent = (await sink.search({ key: 'team-0', sinceMs: t0 + 100, limit: 5, full: true })).records;
     assert.deepEqual(recent.map((r) => r.request_id), ['req-118', 'req-116', 'req-114', 'req-112', 'req-110']);
 
     sink.write(toBatch(records.slice(0, 10))); // the same records again, as after an ambiguous failure

@@ -144,12 +144,12 @@ describe('file sink', () => {
       sink.write(toBatch([line(auditRecord(i))]));
       await sink.flush();
     }
-    const byKey = await sink.query({ key: 'team-1', limit: 4 });
+    const byKey = (await sink.search({ key: 'team-1', limit: 4, full: true })).records;
     assert.deepEqual(byKey.map((r) => r.request_id), ['req-29', 'req-27', 'req-25', 'req-23']);
-    const byModel = await sink.query({ model: 'gpt-4o', limit: 100 });
+    const byModel = (await sink.search({ model: 'gpt-4o', limit: 100, full: true })).records;
     assert.equal(byModel.length, 10);
     const since = Date.parse(auditRecord(25).time);
-    const recent = await sink.query({ sinceMs: since, limit: 100 });
+    const recent = (await sink.search({ sinceMs: since, limit: 100, full: true })).records;
     assert.deepEqual(recent.map((r) => r.request_id), ['req-29', 'req-28', 'req-27', 'req-26', 'req-25']);
     await sink.close();
   });
@@ -165,7 +165,7 @@ describe('dispatcher', () => {
     const sink = new FileAuditSink(dir, fileConfig({ fsync_ms: 400 }), noError);
     const flagBuffer = newBackpressureFlag();
     const flag = new Int32Array(flagBuffer);
-    const dispatcher = new AuditDispatcher([sink], cfg.audit, flagBuffer, new Registry());
+    const dispatcher = new AuditDispatcher([sink], cfg.audit.queue, flagBuffer, new Registry());
     dispatcher.accept(toBatch(Array.from({ length: 6 }, (_, i) => line(auditRecord(i)))));
     assert.equal(isBackpressured(flag), false);
     dispatcher.accept(toBatch(Array.from({ length: 6 }, (_, i) => line(auditRecord(i + 6)))));

@@ -10,7 +10,8 @@ import { parseConfig } from '../../src/config/load.js';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import type { AdminRequest, AdminResponse, AdminRoute, MainHost } from '../../src/pipeline/stage.js';
 import type { AuditRecord } from '../../src/observability/audit-record.js';
-import { parseAuditQuery, startMainObservability } from '../../src/observability/main-thread.js';
+import { startMainObservability } from '../../src/observability/main-thread.js';
+import { parseAuditSearch } from '../../src/observability/audit-search.js';
 import { eventLoopSamples } from '../../src/observability/metrics.js';
 import { GatewayError } from '../../src/shared/errors.js';
 
@@ -180,7 +181,7 @@ describe('main thread with two worker threads', () => {
     await new Promise((r) => setTimeout(r, 50)); // the last batches cross the thread boundary
     assert.equal(main.dispatcher?.acceptedCount(), 8);
 
-    const audit = await host.call('/admin/audit', 'key=team1&limit=10');
+    const audit = await host.call('/admin/audit', 'key=team1&limit=10&full=true');
     assert.equal(audit.status, 200);
     const body = audit.body as { source: string; data: AuditRecord[] };
     assert.equal(body.source, 'file');
@@ -198,10 +199,10 @@ describe('main thread with two worker threads', () => {
   });
 
   test('audit query parameters are validated at the edge', () => {
-    assert.deepEqual(parseAuditQuery(new URLSearchParams('key=a&since=1700000000000&limit=5')), { key: 'a', sinceMs: 1700000000000, limit: 5 });
-    assert.equal(parseAuditQuery(new URLSearchParams('since=2026-01-01T00:00:00Z')).sinceMs, Date.parse('2026-01-01T00:00:00Z'));
-    assert.throws(() => parseAuditQuery(new URLSearchParams('since=yesterday')), (e: unknown) => e instanceof GatewayError && e.param === 'since');
-    assert.throws(() => parseAuditQuery(new URLSearchParams('limit=0')), (e: unknown) => e instanceof GatewayError && e.param === 'limit');
+    assert.deepEqual(parseAuditSearch(new URLSearchParams('key=a&since=1700000000000&limit=5')), { key: 'a', sinceMs: 1700000000000, limit: 5, full: false });
+    assert.equal(parseAuditSearch(new URLSearchParams('since=2026-01-01T00:00:00Z')).sinceMs, Date.parse('2026-01-01T00:00:00Z'));
+    assert.throws(() => parseAuditSearch(new URLSearchParams('since=yesterday')), (e: unknown) => e instanceof GatewayError && e.param === 'since');
+    assert.throws(() => parseAuditSearch(new URLSearchParams('limit=0')), (e: unknown) => e instanceof GatewayError && e.param === 'limit');
   });
 });
 
