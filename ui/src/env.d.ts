@@ -1,0 +1,2 @@
+// Module declarations for non-code imports bundled by esbuild.
+declare module '*.css';
