@@ -316,6 +316,9 @@ export function createHandler(rt: Runtime): RequestHandler {
   }
 
   return (head, body, reply, refused) => {
+    // While draining, every answer (health probes and 404s too) closes its connection, so the client
+    // reconnects to another thread or instance without an error, and a kept-alive poller cannot hold the drain open.
+    if (rt.draining) reply.closeWhenDone();
     if (mounted.length > 0) {
       for (const route of mounted) {
         const path = head.path;
@@ -342,9 +345,6 @@ export function createHandler(rt: Runtime): RequestHandler {
         else reply.send(200, [jsonType], '{"status":"ready"}');
         return;
     }
-    // While draining, a request on a connection that is still open is served, and the connection
-    // closed after it, so the client reconnects to another thread or instance without seeing an error.
-    if (rt.draining) reply.closeWhenDone();
     // Every path below ends in complete(), which counts it back.
     use.active++;
     if (endpoint.kind === 'models') handleModels(head, reply, undefined, refused);

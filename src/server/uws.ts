@@ -1,9 +1,12 @@
 // The only module that touches uWebSockets.js. It turns uWS callbacks into IncomingHead + body + Reply.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as UwsTypes from 'uWebSockets.js';
 import { clientAddressText } from './client-address.js';
 import { HeadScan } from './head-check.js';
+import { chooseUws, describeFailure, uwsBuilds, type UwsBuild, type UwsProbe, type UwsTarget } from './uws-candidates.js';
 import { errors } from '../shared/errors.js';
 import {
   statusLine,
@@ -17,34 +20,73 @@ import {
 } from './http.js';
 
 type Uws = typeof UwsTypes;
-let loaded: Uws | undefined;
+let loaded: { module: Uws; build: UwsBuild; version: string } | undefined;
 
 /**
- * Loads the native uWS binary, or throws a clear error. Some republished builds silently fall
- * back to a pure-JS server when the binary does not load; that would be many times slower, so
- * it is refused rather than run.
+ * Loads the native uWS binary of the first build in `uwsBuilds` that has one for this Node ABI and
+ * loads here, or throws an error naming every build tried and why it did not. Binaries are loaded
+ * directly, never through a package's entry file: some builds fall back there to a pure-JS server
+ * many times slower, which Switchyard refuses to run on. SWITCHYARD_UWS_BUILD=<alias> tries that one only.
  */
 export function loadUws(): Uws {
-  if (loaded) return loaded;
-  const require = createRequire(import.meta.url);
-  let mod: Uws;
-  try {
-    mod = require('uWebSockets.js') as Uws;
-  } catch (err) {
-    throw new Error(`uWebSockets.js could not be loaded: ${(err as Error).message}. ${installHint}`);
-  }
-  if (typeof mod.App !== 'function' || !Function.prototype.toString.call(mod.App).includes('[native code]')) {
-    throw new Error(
-      `uWebSockets.js loaded a non-native fallback (Node ${process.version}, ABI ${process.versions.modules}, ` +
-        `${process.platform}-${process.arch}); Switchyard refuses to run on it. ${installHint}`,
-    );
-  }
-  loaded = mod;
-  return mod;
+  if (loaded) return loaded.module;
+  const target = currentTarget();
+  const only = process.env.SWITCHYARD_UWS_BUILD || undefined;
+  const choice = chooseUws(uwsBuilds, target, nodeProbe, only);
+  if (!choice.ok) throw new Error(describeFailure(target, choice.attempts, only));
+  loaded = { module: choice.module, build: choice.build, version: choice.version };
+  return choice.module;
 }
 
-const installHint =
-  'Install a uWS build with a binary for this platform and Node ABI (see README "uWebSockets.js build").';
+/** The build serving in this thread, once loadUws has run (for the start-up log). */
+export function uwsBuildInUse(): { alias: string; registryPackage: string; version: string; upstream: string } | undefined {
+  return loaded && { alias: loaded.build.alias, registryPackage: loaded.build.registryPackage, version: loaded.version, upstream: loaded.build.upstream };
+}
+
+function currentTarget(): UwsTarget {
+  return {
+    platform: process.platform,
+    arch: process.arch,
+    abi: process.versions.modules,
+    nodeVersion: process.version,
+    // Read only when an error message needs it: a diagnostic report costs milliseconds.
+    get glibc() {
+      const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+      return report?.header?.glibcVersionRuntime;
+    },
+  };
+}
+
+const requireHere = createRequire(import.meta.url);
+
+/** The probe over the installed packages and Node's loader (exported for the selection tests). */
+export const nodeProbe: UwsProbe<Uws> = {
+  locate(alias) {
+    // Through the package folders Node would search, not require.resolve: a package's `exports` may hide package.json.
+    for (const base of requireHere.resolve.paths(alias) ?? []) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(base, alias, 'package.json'), 'utf8')) as { version?: string };
+        return { dir: join(base, alias), version: pkg.version ?? 'unknown version' };
+      } catch {
+        // not in this folder
+      }
+    }
+    return undefined;
+  },
+  list(dir) {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  },
+  load(path, build) {
+    // Read once, when the binary loads: set from the main thread, which loads it first (main.ts).
+    for (const [name, value] of Object.entries(build.environment ?? {})) process.env[name] ??= value;
+    return requireHere(path) as Uws;
+  },
+  isNative: (mod) => typeof mod?.App === 'function' && Function.prototype.toString.call(mod.App).includes('[native code]'),
+};
 
 /** The responses not yet ended, and when one last started or ended (a drain waits for quiet). */
 class LiveReplies extends Set<UwsReply> {
