@@ -101,21 +101,48 @@ function crossCheck(data: unknown): string[] {
     if (typeof m.provider === 'string' && !providers.has(m.provider)) problems.push(`models.${i}.provider: unknown provider '${m.provider}'`);
   });
   problems.push(...routingProblems(objects(config.models), providers));
+  const admin = (data as { admin?: { tokens?: unknown } }).admin;
+  const tokenNames = new Set<string>();
+  objects(admin?.tokens).forEach((t, i) => {
+    if (typeof t.name !== 'string') return;
+    if (tokenNames.has(t.name)) problems.push(`admin.tokens.${i}.name: duplicate admin token name '${t.name}'`);
+    tokenNames.add(t.name);
+  });
   return problems;
 }
 
-/** Parses and validates config text; throws ConfigError listing every problem with its path. */
-export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): SwitchyardConfig {
+/**
+ * Parses config text into plain data with ${ENV} references substituted, before any validation; the
+ * problems are the unset variables (reported with the validation's). Throws ConfigError on YAML syntax.
+ */
+export function readConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): { data: unknown; problems: string[] } {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     throw new ConfigError(source, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
   }
   const problems: string[] = [];
   const data = substituteEnv(doc.toJS() ?? {}, env, '', problems);
-  problems.push(...validateSchema(data).map(describe), ...crossCheck(data));
-  if (problems.length === 0) problems.push(...fillProviderDefaults(data as SwitchyardConfig, env));
+  return { data, problems };
+}
+
+/**
+ * Validates config data (a parsed file, or the file merged with the runtime store's changes) exactly
+ * as a start does: the JSON Schema with its defaults, the references between sections, the provider
+ * types' defaults. `data` is not changed (a copy gets the defaults). Throws ConfigError listing every
+ * problem with its path, after `earlier` problems (e.g. unset variables).
+ */
+export function validateConfigData(data: unknown, source: string, env: NodeJS.ProcessEnv = process.env, earlier: readonly string[] = []): SwitchyardConfig {
+  const copy = structuredClone(data ?? {});
+  const problems = [...earlier, ...validateSchema(copy).map(describe), ...crossCheck(copy)];
+  if (problems.length === 0) problems.push(...fillProviderDefaults(copy as SwitchyardConfig, env));
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return data as SwitchyardConfig;
+  return copy as SwitchyardConfig;
+}
+
+/** Parses and validates config text; throws ConfigError listing every problem with its path. */
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): SwitchyardConfig {
+  const { data, problems } = readConfigText(text, source, env);
+  return validateConfigData(data, source, env, problems);
 }
 
 export function loadConfig(path: string = defaultConfigPath, env: NodeJS.ProcessEnv = process.env): SwitchyardConfig {

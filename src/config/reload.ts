@@ -1,78 +1,34 @@
-// Runtime config reload (main thread): a candidate config (the file read again, or an object an API
-// built) is validated as at start, checked for what cannot change without a restart, then applied
-// in two steps on every server thread — or rejected whole, the running config serving on.
+// Runtime config reload (main thread): a candidate config (the file read again, with the runtime
+// store's changes over it, or a config an API built) is validated as at start, checked for what cannot
+// change without a restart, then applied in two steps on every server thread — or rejected whole, the
+// running config serving on.
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Feature, MainHost } from '../pipeline/stage.js';
 import { log } from '../shared/log.js';
-import { guardsSchemaProperties } from '../guards/config.js';
-import { limitsSchemaProperties } from '../limits/config.js';
-import { mcpSchemaProperties } from '../mcp/config.js';
-import { observabilitySchemaProperties } from '../observability/config.js';
-import { routingSchemaProperties } from '../routing/config.js';
-import { ConfigError, parseConfig } from './load.js';
+import { ConfigError, readConfigText, validateConfigData } from './load.js';
+import { featureProblems, restartProblems } from './reload-checks.js';
 import type { SwitchyardConfig } from './types.js';
 
-/** Sections read once, when the gateway starts: the listeners, the thread count, the data dir, the simulator. */
-export const restartSections = ['server', 'admin', 'data_dir', 'simulator'] as const;
-/** Core sections every reload applies: the server threads compile new routes and upstream clients. */
-const liveCoreSections = new Set(['providers', 'models']);
-
-/** Which feature reads which top-level sections (their `<feature>SchemaProperties`). */
-const sectionOwners: ReadonlyMap<string, string> = new Map(
-  Object.entries({
-    routing: routingSchemaProperties,
-    limits: limitsSchemaProperties,
-    guards: guardsSchemaProperties,
-    mcp: mcpSchemaProperties,
-    observability: observabilitySchemaProperties,
-  }).flatMap(([feature, properties]) => Object.keys(properties).map((section) => [section, feature] as const)),
-);
-
-/** The dotted paths where `a` and `b` differ (objects compared key by key; arrays and values whole). */
-export function changedPaths(a: unknown, b: unknown, path = ''): string[] {
-  if (isDeepStrictEqual(a, b)) return [];
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (!isObject(a) || !isObject(b)) return [path || '(top level)'];
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].flatMap((key) => changedPaths(a[key], b[key], path ? `${path}.${key}` : key));
-}
+export { changedPaths, featureProblems, restartProblems, restartSections } from './reload-checks.js';
 
 /**
- * What keeps `candidate` from replacing `current` without a restart: a restart-only setting changed,
- * or the section of a feature that cannot reload changed. Empty when the reload may go ahead.
+ * What a reload applies: config text as in the file (the store's changes go over it), the file itself
+ * (`undefined`), config data already merged with the store's changes (validated here), or a config
+ * object as validateConfigData returns it (applied as it is).
  */
-export function restartProblems(current: SwitchyardConfig, candidate: SwitchyardConfig, features: readonly Feature[]): string[] {
-  const reloading = new Set(features.filter((f) => f.reloadMain !== undefined || f.reloadThread !== undefined).map((f) => f.name));
-  const problems: string[] = [];
-  const sections = new Set([...Object.keys(current), ...Object.keys(candidate)]);
-  const was = current as unknown as Record<string, unknown>;
-  const now = candidate as unknown as Record<string, unknown>;
-  for (const section of sections) {
-    if (liveCoreSections.has(section)) continue;
-    const paths = changedPaths(was[section], now[section], section);
-    if (paths.length === 0) continue;
-    const owner = sectionOwners.get(section);
-    if ((restartSections as readonly string[]).includes(section)) {
-      for (const path of paths) problems.push(`${path}: changed; this setting is read only at start, so it needs a restart`);
-    } else if (owner === undefined || !reloading.has(owner)) {
-      const who = owner === undefined ? 'no feature reloads it' : `the ${owner} feature does not reload its configuration`;
-      problems.push(`${paths.join(', ')}: changed; ${who}, so it needs a restart`);
-    }
-  }
-  return problems;
-}
+export type ReloadCandidate = SwitchyardConfig | { text: string; source: string } | { data: unknown; source: string };
 
-/** The checks beyond the schema that a start runs too (each feature's validate). */
-export function featureProblems(config: SwitchyardConfig, features: readonly Feature[]): string[] {
-  return features.flatMap((feature) => {
-    try {
-      return feature.validate?.(config) ?? [];
-    } catch (err) {
-      return [`(${feature.name}) the check failed: ${(err as Error).message}`];
-    }
-  });
+/** A dry run: the candidate validated, and what would refuse it. */
+export interface CheckReport {
+  /** Undefined when the candidate does not validate. */
+  config: SwitchyardConfig | undefined;
+  source: string;
+  /** Schema, reference and feature problems, each naming its config path. */
+  problems: string[];
+  /** Changes that need a restart (only checked when there are no other problems). */
+  restart: string[];
 }
 
 export interface ReloadReport {
@@ -109,11 +65,23 @@ export interface ConfigReloaderOptions {
   /** Called once a reload is applied everywhere: the config and shared values for threads started later. */
   adopt(config: SwitchyardConfig, shared: Record<string, unknown>): void;
   file?: ConfigFile;
+  /**
+   * Puts the runtime store's changes over what the file (or config text) says; called on every
+   * reload from the file, so a file edit keeps the changes made through the admin API.
+   */
+  overlay?: (fileData: unknown) => unknown;
+  /** What the file said for the config started with, before the store's changes (default: that config). */
+  base?: unknown;
 }
+
+/** Applies a candidate at once; only for code running inside ConfigReloader.exclusive. */
+export type ApplyNow = (candidate: ReloadCandidate) => Promise<ReloadReport>;
 
 export class ConfigReloader {
   readonly registry = new Registry();
-  private generation = 1;
+  private generationNow = 1;
+  /** What the file said (before the store's changes) for the config serving; at first the start config. */
+  private baseData: unknown;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly reloads: Counter;
@@ -142,6 +110,17 @@ export class ConfigReloader {
     this.lastApplied.set(Date.now() / 1000);
     this.lastOk = new Gauge({ name: 'switchyard_config_last_reload_successful', help: '1 if the last reload was applied (or none was tried), 0 if it was rejected.', registers: [this.registry] });
     this.lastOk.set(1);
+    this.baseData = structuredClone(options.base ?? current);
+  }
+
+  /** The generation serving now: 1 at start, +1 per applied reload. */
+  get generation(): number {
+    return this.generationNow;
+  }
+
+  /** The file's data behind the config serving, before the store's changes (a copy; the caller may change it). */
+  get base(): unknown {
+    return structuredClone(this.baseData);
   }
 
   /** The config serving now. */
@@ -150,13 +129,37 @@ export class ConfigReloader {
   }
 
   /**
-   * Reloads from `candidate` (text as in the file, or a config object as parseConfig returns it), or
-   * from the config file when none is given. Reloads run one at a time, in the order asked.
+   * Reloads from `candidate` (see ReloadCandidate), or from the config file when none is given.
+   * Reloads run one at a time, in the order asked.
    */
-  reload(candidate?: SwitchyardConfig | { text: string; source: string }): Promise<ReloadReport> {
-    const run = this.queue.then(() => this.reloadNow(candidate));
+  reload(candidate?: ReloadCandidate): Promise<ReloadReport> {
+    return this.exclusive((apply) => apply(candidate as ReloadCandidate));
+  }
+
+  /**
+   * Runs `task` once no reload is running; no reload starts until it ends. `task` reads `base` and
+   * applies through `apply` (not reload(), which would wait for `task` itself): a read-modify-apply
+   * that no file reload can come between.
+   */
+  exclusive<T>(task: (apply: ApplyNow) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => task((candidate) => this.reloadNow(candidate)));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Everything a reload checks, without applying anything. */
+  check(candidate: ReloadCandidate): CheckReport {
+    let config: SwitchyardConfig;
+    let source: string;
+    try {
+      ({ config, source } = this.candidateOf(candidate));
+    } catch (err) {
+      if (err instanceof ConfigError) return { config: undefined, source: err.source, problems: err.problems, restart: [] };
+      throw err;
+    }
+    const problems = featureProblems(config, this.options.features);
+    const restart = problems.length > 0 ? [] : restartProblems(this.current, config, this.options.features);
+    return { config, source, problems, restart };
   }
 
   /** Resolves once no reload is running (a replacement thread waits for it, so it starts on the newest config). */
@@ -169,28 +172,29 @@ export class ConfigReloader {
     this.stopped = true;
   }
 
-  private async reloadNow(candidate: SwitchyardConfig | { text: string; source: string } | undefined): Promise<ReloadReport> {
+  private async reloadNow(candidate: ReloadCandidate | undefined): Promise<ReloadReport> {
     const started = performance.now();
     let source = 'config object';
     const finish = (result: ReloadReport['result'], problems: string[] = []): ReloadReport => {
-      const report: ReloadReport = { result, generation: this.generation, source, problems, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+      const report: ReloadReport = { result, generation: this.generationNow, source, problems, durationMs: Math.round((performance.now() - started) * 10) / 10 };
       if (result === 'rejected') {
         this.reloads.inc({ result });
         this.lastOk.set(0);
-        log.error('config reload rejected; the running config keeps serving', { source, generation: this.generation, problems });
+        log.error('config reload rejected; the running config keeps serving', { source, generation: this.generationNow, problems });
       } else if (result === 'applied') {
         this.reloads.inc({ result });
         this.lastOk.set(1);
         this.lastApplied.set(Date.now() / 1000);
-        this.generationGauge.set(this.generation);
-        log.info('config reloaded', { source, generation: this.generation, duration_ms: report.durationMs });
-      } else log.info('config reload: nothing changed', { source, generation: this.generation });
+        this.generationGauge.set(this.generationNow);
+        log.info('config reloaded', { source, generation: this.generationNow, duration_ms: report.durationMs });
+      } else log.info('config reload: nothing changed', { source, generation: this.generationNow });
       return report;
     };
     if (this.stopped) return finish('rejected', ['the gateway is stopping']);
     let config: SwitchyardConfig;
+    let fileData: unknown;
     try {
-      ({ config, source } = this.candidateOf(candidate));
+      ({ config, source, fileData } = this.candidateOf(candidate));
     } catch (err) {
       if (err instanceof ConfigError) {
         source = err.source;
@@ -200,15 +204,25 @@ export class ConfigReloader {
     }
     const problems = [...featureProblems(config, this.options.features), ...restartProblems(this.current, config, this.options.features)];
     if (problems.length > 0) return finish('rejected', problems);
-    if (isDeepStrictEqual(config, this.current)) return finish('unchanged');
-    const refused = await this.apply(config, this.generation + 1);
+    if (isDeepStrictEqual(config, this.current)) {
+      if (fileData !== undefined) this.baseData = fileData;
+      return finish('unchanged');
+    }
+    const refused = await this.apply(config, this.generationNow + 1);
     if (refused.length > 0) return finish('rejected', refused);
-    this.generation++;
+    this.generationNow++;
     this.current = config;
+    if (fileData !== undefined) this.baseData = fileData;
     return finish('applied');
   }
 
-  private candidateOf(candidate: SwitchyardConfig | { text: string; source: string } | undefined): { config: SwitchyardConfig; source: string } {
+  /** The validated candidate; `fileData` is set when it came from the file (or text standing for it). */
+  private candidateOf(candidate: ReloadCandidate | undefined): { config: SwitchyardConfig; source: string; fileData?: unknown } {
+    if (candidate !== undefined && 'data' in candidate) {
+      const config = validateConfigData(candidate.data, candidate.source);
+      this.options.file?.adjust?.(config);
+      return { config, source: candidate.source };
+    }
     if (candidate !== undefined && !('text' in candidate)) return { config: candidate, source: 'config object' };
     let text: string;
     let source: string;
@@ -223,9 +237,11 @@ export class ConfigReloader {
         throw new ConfigError(file.path, [`cannot read file: ${(err as Error).message}`]);
       }
     }
-    const config = parseConfig(text, source);
+    const { data, problems } = readConfigText(text, source);
+    const merged = this.options.overlay === undefined ? data : this.options.overlay(data);
+    const config = validateConfigData(merged, source, process.env, problems);
     if (candidate === undefined) this.options.file?.adjust?.(config);
-    return { config, source };
+    return { config, source, fileData: data };
   }
 
   /** Features first, then every thread; on a failure everything goes back to the current config. Returns what failed. */

@@ -62,6 +62,17 @@ const coreProperties = {
       ui: { type: 'boolean', default: true },
     },
   },
+  config_store: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      backend: { enum: ['file', 'postgres'], default: 'file' },
+      url: { type: 'string', pattern: '^postgres(ql)?://', default: 'postgres://127.0.0.1:5432/switchyard' },
+      table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,54}$', default: 'switchyard_config' },
+      poll_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 1000 },
+    },
+  },
   data_dir: { type: 'string', minLength: 1, default: './data' },
   simulator: {
     type: 'object',

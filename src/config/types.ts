@@ -91,6 +91,18 @@ export interface AdminTokenConfig {
   read_only: boolean;
 }
 
+/** Where changes made through the admin API are kept (src/config/store/); read only at start. */
+export interface ConfigStoreConfig {
+  /** file: <data_dir>/config-store.json (one node); postgres: one table shared by every node. */
+  backend: 'file' | 'postgres';
+  /** postgres: connection URL. */
+  url: string;
+  /** postgres: table name; the change trail is `<table>_changes`. */
+  table: string;
+  /** postgres: how often each node checks for a change it was not notified of (LISTEN/NOTIFY is the fast path). */
+  poll_ms: number;
+}
+
 export interface SimulatorConfig {
   enabled: boolean;
   host: string;
@@ -103,6 +115,7 @@ export interface CoreConfig {
   /** Where file-backed state (keys, usage, audit) lives. */
   data_dir: string;
   simulator: SimulatorConfig;
+  config_store: ConfigStoreConfig;
   providers: ProviderConfig[];
   models: ModelConfig[];
 }

@@ -5,6 +5,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ConfigReloader, type ConfigFile, type ReloadReport } from '../config/reload.js';
+import { RuntimeConfigStore } from '../config/store/runtime-store.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import { watchConfigFile, type ConfigWatch } from '../config/watch.js';
 import { createFeatures } from '../features.js';
@@ -13,10 +14,11 @@ import { freePort } from '../shared/free-port.js';
 import { log } from '../shared/log.js';
 import { startSimulatorThread } from '../simulator/thread.js';
 import { startConsole, type RunningConsole } from '../admin/console/index.js';
+import { configApiRoutes, recordKeyChanges } from '../admin/config-api/index.js';
 import { AdminServer, resolveAdminToken } from './admin.js';
 import { reloadAbort, reloadCommit, reloadPrepare, type FromThread, type ReloadPrepare, type ReloadStep, type ThreadData, type ToThread } from './messages.js';
 import { reuseportWarning } from './reuseport.js';
-import { loadUws } from './uws.js';
+import { loadUws, uwsBuildInUse } from './uws.js';
 
 export interface RunningGateway {
   readonly port: number;
@@ -67,6 +69,15 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dataDirMode = statSync(dataDir).mode & 0o777;
   if (dataDirMode & 0o077) log.warn('data_dir is open to other users; chmod 700 it', { data_dir: dataDir, mode: dataDirMode.toString(8) });
+  // Changes made through the admin API, kept over the file: the gateway starts on the two merged.
+  const store = await RuntimeConfigStore.open(config.config_store, dataDir);
+  const fileConfig = config;
+  try {
+    config = store.startConfig(fileConfig, features);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const threadCount = opts.threads ?? (config.server.threads === 'auto' ? availableParallelism() : config.server.threads);
   const hostWarning = reuseportWarning(threadCount);
   if (hostWarning) log.warn(hostWarning);
@@ -110,7 +121,8 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     broadcast: (type, payload) => threads.forEach((t) => t.post({ t: 'msg', type, payload })),
     gather: (type, payload) => ask(type, payload, gatherTimeoutMs),
     on: (type, handler) => void messageHandlers.set(type, handler),
-    addAdminRoute: (route) => admin.add(route),
+    // Changes through /admin/keys go to the config change trail too.
+    addAdminRoute: recordKeyChanges((route) => admin.add(route), (change) => store.record(change)),
     metricRegistries: [],
     playgroundToken: `sy-playground-${randomBytes(24).toString('base64url')}`,
     services: {},
@@ -124,6 +136,8 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     features,
     host,
     file: opts.configFile,
+    base: fileConfig,
+    overlay: (fileData) => store.compose(fileData),
     threads: {
       prepare: async (generation, next, changed) => void (await ask(reloadPrepare, { generation, config: next, shared: changed } satisfies ReloadPrepare, reloadStepTimeoutMs)),
       commit: async (generation) => void (await ask(reloadCommit, { generation } satisfies ReloadStep, reloadStepTimeoutMs)),
@@ -132,6 +146,8 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     adopt: (_next, changed) => Object.assign(shared, changed),
   });
   host.metricRegistries?.push(reloader.registry);
+  store.attach(reloader);
+  for (const route of configApiRoutes({ store, reloader })) admin.add(route);
 
   function sharedFor(generation: number): Record<string, unknown> {
     if (generation === 0) return shared;
@@ -241,6 +257,7 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
   log.info('switchyard listening', {
     port,
     threads: threadCount,
+    uws: ((u) => u && `${u.registryPackage}@${u.version}`)(uwsBuildInUse()),
     admin: adminPort ? `${config.admin.host}:${adminPort}` : 'disabled',
     admin_token_from: tokenSource,
     simulator: simulator ? `${config.simulator.host}:${simulator.port}` : 'off',
@@ -253,6 +270,7 @@ export async function startGateway(config: SwitchyardConfig, opts: StartOptions 
     watch?.close();
     reloader.stop();
     await reloader.settled();
+    await store.close();
     for (const t of threads) t.post({ t: 'drain', timeoutMs: drainTimeoutMs });
     await Promise.all([...threads.map((t) => t.exited), ...retiring]);
     await adminConsole?.close();

@@ -43,6 +43,7 @@ describe('parseConfig defaults', () => {
     });
     assert.deepEqual(config.admin, { enabled: true, host: '127.0.0.1', port: 8081, tokens: [], ui: true });
     assert.equal(config.data_dir, './data');
+    assert.deepEqual(config.config_store, { backend: 'file', url: 'postgres://127.0.0.1:5432/switchyard', table: 'switchyard_config', poll_ms: 1000 });
     assert.deepEqual(config.simulator, { enabled: false, host: '127.0.0.1', port: 9090 });
     const provider = config.providers[0];
     assert.equal(provider.type, 'openai');
