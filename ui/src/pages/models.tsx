@@ -2,7 +2,8 @@
 import { useState } from 'preact/hooks';
 import { api, get, seg, type List } from '../api';
 import { providerNames } from '../catalog';
-import { ConfirmDialog, Dialog } from '../components/dialog';
+import { PageHead, RowActions, useDeletion } from '../components/collection';
+import { Dialog } from '../components/dialog';
 import { ResetButton } from '../components/reset-button';
 import { announce, Badge, ErrorBanner, Loading } from '../components/status';
 import { useResource, useTitle } from '../hooks';
@@ -20,8 +21,6 @@ export function ModelsPage() {
   const models = useResource((signal) => get<List<ModelConfig>>('/admin/models', signal), []);
   const providers = useResource((signal) => providerNames(signal), []);
   const [editing, setEditing] = useState<ModelConfig | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<ModelConfig | null>(null);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
   const [filter, setFilter] = useState('');
   const ro = readOnly();
 
@@ -33,35 +32,12 @@ export function ModelsPage() {
     models.reload();
   }
 
-  async function remove() {
-    if (!deleting) return;
-    try {
-      await api('DELETE', `/admin/models/${seg(deleting.name)}`);
-      announce(`Model ${deleting.name} deleted.`);
-      setDeleting(null);
-      models.reload();
-    } catch (err) {
-      setDeleteError(err);
-    }
-  }
+  const deletion = useDeletion<ModelConfig>((m) => api('DELETE', `/admin/models/${seg(m.name)}`), (m) => `Model ${m.name} deleted.`, models.reload);
 
   const list = (models.data?.data ?? []).filter((m) => m.name.toLowerCase().includes(filter.toLowerCase()));
   return (
     <section>
-      <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
-          Models
-        </h1>
-        <div class="toolbar">
-          <label for="model-filter" class="sr-only">
-            Filter models
-          </label>
-          <input id="model-filter" type="search" placeholder="Filter" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
-          <button type="button" class="primary" disabled={ro} onClick={() => setEditing('new')}>
-            Add model
-          </button>
-        </div>
-      </div>
+      <PageHead title="Models" addLabel="Add model" onAdd={() => setEditing('new')} disabled={ro} filter={{ id: 'model-filter', label: 'Filter models', value: filter, onInput: setFilter }} />
       <p class="muted">A model is what clients send in "model": one provider deployment, or a group of deployments with weights, priorities and a strategy. Changes apply without a restart.</p>
       <ErrorBanner error={models.error} />
       {models.loading && !models.data && <Loading what="Loading models" />}
@@ -89,15 +65,9 @@ export function ModelsPage() {
                   <td>{m.deployments ? (m.strategy ?? 'default') : '–'}</td>
                   <td>{m.fallbacks?.join(', ') || '–'}</td>
                   <td>{m.source === 'store' ? <Badge tone="warn">admin API</Badge> : <Badge tone="muted">config file</Badge>}</td>
-                  <td class="row-actions">
+                  <RowActions name={m.name} disabled={ro} onEdit={() => setEditing(m)} onDelete={() => deletion.ask(m)}>
                     {m.source === 'store' && <ResetButton target={`models.${m.name}`} label={m.name} onDone={models.reload} />}
-                    <button type="button" disabled={ro} onClick={() => setEditing(m)}>
-                      Edit<span class="sr-only"> {m.name}</span>
-                    </button>
-                    <button type="button" class="danger" disabled={ro} onClick={() => setDeleting(m)}>
-                      Delete<span class="sr-only"> {m.name}</span>
-                    </button>
-                  </td>
+                  </RowActions>
                 </tr>
               ))}
             </tbody>
@@ -115,22 +85,14 @@ export function ModelsPage() {
           />
         )}
       </Dialog>
-      <ConfirmDialog
-        title="Delete model"
-        open={deleting !== null}
-        confirmLabel="Delete"
-        message={
+      {deletion.dialog({
+        title: 'Delete model',
+        message: (m) => (
           <>
-            Delete <strong>{deleting?.name}</strong>? Clients asking for it get 404 model_not_found.
-            <ErrorBanner error={deleteError} />
+            Delete <strong>{m.name}</strong>? Clients asking for it get 404 model_not_found.
           </>
-        }
-        onConfirm={() => void remove()}
-        onClose={() => {
-          setDeleting(null);
-          setDeleteError(null);
-        }}
-      />
+        ),
+      })}
     </section>
   );
 }

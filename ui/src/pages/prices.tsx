@@ -1,7 +1,8 @@
 // Prices: USD per 1M tokens by model, used for cost metering, budgets and lowest_cost routing.
 import { useState } from 'preact/hooks';
 import { api, seg } from '../api';
-import { ConfirmDialog, Dialog } from '../components/dialog';
+import { PageHead, RowActions, useDeletion } from '../components/collection';
+import { Dialog } from '../components/dialog';
 import { TextField } from '../components/field';
 import { announce, ErrorBanner, Loading } from '../components/status';
 import { formErrors, noErrors, numberOrUndefined, type FormErrors } from '../forms';
@@ -71,41 +72,16 @@ export function PricesPage() {
   const prices = useResource((signal) => loadPrices(signal), []);
   const [filter, setFilter] = useState('');
   const [editing, setEditing] = useState<string | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
   const ro = readOnly();
   const rows = Object.entries(prices.data ?? {})
     .filter(([m]) => m.toLowerCase().includes(filter.toLowerCase()))
     .sort(([a], [b]) => a.localeCompare(b));
 
-  async function remove() {
-    if (!deleting) return;
-    try {
-      await api('DELETE', `/admin/prices/${seg(deleting)}`);
-      announce(`Price of ${deleting} deleted.`);
-      setDeleting(null);
-      prices.reload();
-    } catch (err) {
-      setDeleteError(err);
-    }
-  }
+  const deletion = useDeletion<string>((model) => api('DELETE', `/admin/prices/${seg(model)}`), (model) => `Price of ${model} deleted.`, prices.reload);
 
   return (
     <section>
-      <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
-          Prices
-        </h1>
-        <div class="toolbar">
-          <label for="price-filter" class="sr-only">
-            Filter prices
-          </label>
-          <input id="price-filter" type="search" placeholder="Filter" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
-          <button type="button" class="primary" disabled={ro} onClick={() => setEditing('new')}>
-            Add price
-          </button>
-        </div>
-      </div>
+      <PageHead title="Prices" addLabel="Add price" onAdd={() => setEditing('new')} disabled={ro} filter={{ id: 'price-filter', label: 'Filter prices', value: filter, onInput: setFilter }} />
       <p class="muted">USD per million tokens. The gateway ships list prices; entries here override them by model name (client name, upstream name, or the name the provider answers with).</p>
       <ErrorBanner error={prices.error} />
       {prices.loading && !prices.data && <Loading what="Loading prices" />}
@@ -133,14 +109,7 @@ export function PricesPage() {
                   {priceFields.map((f) => (
                     <td class="num">{p[f.key] ?? '–'}</td>
                   ))}
-                  <td class="row-actions">
-                    <button type="button" disabled={ro} onClick={() => setEditing(model)}>
-                      Edit<span class="sr-only"> {model}</span>
-                    </button>
-                    <button type="button" class="danger" disabled={ro} onClick={() => setDeleting(model)}>
-                      Delete<span class="sr-only"> {model}</span>
-                    </button>
-                  </td>
+                  <RowActions name={model} disabled={ro} onEdit={() => setEditing(model)} onDelete={() => deletion.ask(model)} />
                 </tr>
               ))}
             </tbody>
@@ -161,22 +130,14 @@ export function PricesPage() {
           />
         )}
       </Dialog>
-      <ConfirmDialog
-        title="Delete price"
-        open={deleting !== null}
-        confirmLabel="Delete"
-        message={
+      {deletion.dialog({
+        title: 'Delete price',
+        message: (model) => (
           <>
-            Delete the price of <strong>{deleting}</strong>? The shipped price applies again, if there is one.
-            <ErrorBanner error={deleteError} />
+            Delete the price of <strong>{model}</strong>? The shipped price applies again, if there is one.
           </>
-        }
-        onConfirm={() => void remove()}
-        onClose={() => {
-          setDeleting(null);
-          setDeleteError(null);
-        }}
-      />
+        ),
+      })}
     </section>
   );
 }

@@ -1,7 +1,8 @@
 // Providers: the upstream APIs models are served by; create, edit (secrets write-only) and delete.
 import { useState } from 'preact/hooks';
 import { api, get, seg, type List } from '../api';
-import { ConfirmDialog, Dialog } from '../components/dialog';
+import { PageHead, RowActions, useDeletion } from '../components/collection';
+import { Dialog } from '../components/dialog';
 import { ResetButton } from '../components/reset-button';
 import { announce, Badge, ErrorBanner, Loading } from '../components/status';
 import { useResource, useTitle } from '../hooks';
@@ -15,8 +16,6 @@ export function ProvidersPage() {
   useTitle('Providers');
   const providers = useResource((signal) => get<List<ProviderConfig>>('/admin/providers', signal), []);
   const [editing, setEditing] = useState<ProviderConfig | 'new' | null>(null);
-  const [deleting, setDeleting] = useState<ProviderConfig | null>(null);
-  const [deleteError, setDeleteError] = useState<unknown>(null);
   const ro = readOnly();
 
   async function save(body: ProviderConfig) {
@@ -27,30 +26,11 @@ export function ProvidersPage() {
     providers.reload();
   }
 
-  async function remove() {
-    if (!deleting) return;
-    try {
-      await api('DELETE', `/admin/providers/${seg(deleting.name)}`);
-      announce(`Provider ${deleting.name} deleted.`);
-      setDeleting(null);
-      providers.reload();
-    } catch (err) {
-      setDeleteError(err);
-    }
-  }
+  const deletion = useDeletion<ProviderConfig>((p) => api('DELETE', `/admin/providers/${seg(p.name)}`), (p) => `Provider ${p.name} deleted.`, providers.reload);
 
   return (
     <section>
-      <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
-          Providers
-        </h1>
-        <div class="toolbar">
-          <button type="button" class="primary" disabled={ro} onClick={() => setEditing('new')}>
-            Add provider
-          </button>
-        </div>
-      </div>
+      <PageHead title="Providers" addLabel="Add provider" onAdd={() => setEditing('new')} disabled={ro} />
       <p class="muted">Credentials are write-only: the gateway never sends a stored secret back, in this page or the API.</p>
       <ErrorBanner error={providers.error} />
       {providers.loading && !providers.data && <Loading what="Loading providers" />}
@@ -80,15 +60,9 @@ export function ProvidersPage() {
                   </td>
                   <td>{secretSet(p) ? <Badge tone="ok">set</Badge> : <Badge tone="muted">none</Badge>}</td>
                   <td>{p.source === 'store' ? <Badge tone="warn">admin API</Badge> : <Badge tone="muted">config file</Badge>}</td>
-                  <td class="row-actions">
+                  <RowActions name={p.name} disabled={ro} onEdit={() => setEditing(p)} onDelete={() => deletion.ask(p)}>
                     {p.source === 'store' && <ResetButton target={`providers.${p.name}`} label={p.name} onDone={providers.reload} />}
-                    <button type="button" disabled={ro} onClick={() => setEditing(p)}>
-                      Edit<span class="sr-only"> {p.name}</span>
-                    </button>
-                    <button type="button" class="danger" disabled={ro} onClick={() => setDeleting(p)}>
-                      Delete<span class="sr-only"> {p.name}</span>
-                    </button>
-                  </td>
+                  </RowActions>
                 </tr>
               ))}
             </tbody>
@@ -98,22 +72,14 @@ export function ProvidersPage() {
       <Dialog title={editing === 'new' ? 'Add provider' : `Edit provider ${editing?.name ?? ''}`} open={editing !== null} onClose={() => setEditing(null)} wide>
         {editing !== null && <ProviderForm initial={editing === 'new' ? undefined : editing} submitLabel={editing === 'new' ? 'Add provider' : 'Save'} onSubmit={save} onCancel={() => setEditing(null)} />}
       </Dialog>
-      <ConfirmDialog
-        title="Delete provider"
-        open={deleting !== null}
-        confirmLabel="Delete"
-        message={
+      {deletion.dialog({
+        title: 'Delete provider',
+        message: (p) => (
           <>
-            Delete <strong>{deleting?.name}</strong>? A provider that models still use cannot be deleted.
-            <ErrorBanner error={deleteError} />
+            Delete <strong>{p.name}</strong>? A provider that models still use cannot be deleted.
           </>
-        }
-        onConfirm={() => void remove()}
-        onClose={() => {
-          setDeleting(null);
-          setDeleteError(null);
-        }}
-      />
+        ),
+      })}
     </section>
   );
 }
