@@ -1,4 +1,5 @@
 // Puts an API validation error (400 with `param`, or `problems`) next to the form field it names.
+import { useState } from 'preact/hooks';
 import { ApiError } from './api';
 
 export type FieldErrors = Readonly<Record<string, string>>;
@@ -70,4 +71,30 @@ export function listOf(text: string): string[] {
     .split(/[,\n]/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
+}
+
+export interface Submission {
+  errors: FormErrors;
+  setErrors: (errors: FormErrors) => void;
+  busy: boolean;
+  /** Runs `action` with the form busy; errors cleared when it succeeds, mapped to `fields` when the API refuses it. */
+  run(action: () => Promise<void>): Promise<void>;
+}
+
+/** A form's submit state: busy while the API call runs, and the API's errors placed next to the fields they name. */
+export function useSubmission(fields: readonly string[]): Submission {
+  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const [busy, setBusy] = useState(false);
+  async function run(action: () => Promise<void>): Promise<void> {
+    setBusy(true);
+    try {
+      await action();
+      setErrors(noErrors);
+    } catch (err) {
+      setErrors(formErrors(err, fields));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { errors, setErrors, busy, run };
 }

@@ -4,7 +4,7 @@ import { api, get } from '../api';
 import { checkJson, JsonEditor } from '../components/json-editor';
 import { ResetButton } from '../components/reset-button';
 import { announce, ErrorBanner, Loading, Notice } from '../components/status';
-import { formErrors, noErrors, type FormErrors } from '../forms';
+import { useSubmission } from '../forms';
 import { pretty } from '../format';
 import { useResource, useTitle } from '../hooks';
 import { readOnly } from '../session';
@@ -93,8 +93,8 @@ const examples: Record<SectionName, string> = {
 function SectionEditor({ section }: { section: SectionName }) {
   const loaded = useResource((signal) => get<unknown>(`/admin/config/sections/${section}`, signal), [section]);
   const [text, setText] = useState('');
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  // Every problem keeps its path (guards.prompt.0.deny.0: …): the whole section is one field here.
+  const { errors, busy, run } = useSubmission([]);
   const original = loaded.data === undefined ? '' : pretty(sectionValue(loaded.data, section));
   useEffect(() => setText(original), [original]);
   const parsed = checkJson(text);
@@ -103,18 +103,11 @@ function SectionEditor({ section }: { section: SectionName }) {
   async function save(event: Event) {
     event.preventDefault();
     if (parsed.error) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       const answer = await api<unknown>('PUT', `/admin/config/sections/${section}`, parsed.value);
-      setErrors(noErrors);
       announce(`Section ${section} saved${answer && typeof answer === 'object' && 'generation' in answer ? ` (generation ${String((answer as { generation: unknown }).generation)})` : ''}.`);
       loaded.reload();
-    } catch (err) {
-      // Every problem keeps its path (guards.prompt.0.deny.0: …): the whole section is one field here.
-      setErrors(formErrors(err, []));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   if (loaded.error) return <ErrorBanner error={loaded.error} />;

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { TextArea, TextField } from '../components/field';
 import { ErrorBanner } from '../components/status';
-import { formErrors, noErrors, numberOrUndefined, type FormErrors } from '../forms';
+import { numberOrUndefined, useSubmission } from '../forms';
 import type { BudgetValues, KeyView, LimitValues } from '../types';
 
 const limitFields: Array<{ key: keyof LimitValues; label: string }> = [
@@ -54,8 +54,7 @@ export function KeyForm({ initial, models, submitLabel, onSubmit, onCancel }: Ke
   const [limits, setLimits] = useState<Record<keyof LimitValues, string>>(() => Object.fromEntries(limitFields.map((f) => [f.key, text(initial?.limits[f.key])])) as Record<keyof LimitValues, string>);
   const [budget, setBudget] = useState<Record<keyof BudgetValues, string>>(() => Object.fromEntries(budgetFields.map((f) => [f.key, text(initial?.budget[f.key])])) as Record<keyof BudgetValues, string>);
   const [modelLimits, setModelLimits] = useState(initial && Object.keys(initial.model_limits).length ? JSON.stringify(initial.model_limits, null, 2) : '');
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, run } = useSubmission(keyFormFields);
   const choices = [...new Set([...models, ...chosen])].sort();
 
   async function submit(event: Event) {
@@ -71,15 +70,7 @@ export function KeyForm({ initial, models, submitLabel, onSubmit, onCancel }: Ke
     }
     const body: KeyBody = { name: name.trim(), models: allModels ? null : chosen, limits: numbers(limits), budget: numbers(budget) };
     if (parsedModelLimits || initial) body.model_limits = parsedModelLimits ?? {};
-    setBusy(true);
-    try {
-      await onSubmit(body);
-      setErrors(noErrors);
-    } catch (err) {
-      setErrors(formErrors(err, keyFormFields));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => onSubmit(body));
   }
 
   return (

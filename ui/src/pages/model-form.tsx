@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { SelectField, TextField } from '../components/field';
 import { ErrorBanner } from '../components/status';
-import { formErrors, listOf, noErrors, numberOrUndefined, type FormErrors } from '../forms';
+import { listOf, numberOrUndefined, useSubmission } from '../forms';
 import type { DeploymentConfig, ModelConfig } from '../types';
 
 export const strategies = ['weighted', 'round_robin', 'least_busy', 'least_latency', 'lowest_cost', 'usage_based'];
@@ -54,9 +54,8 @@ export function ModelForm({ initial, providers, submitLabel, onSubmit, onCancel 
   const [strategy, setStrategy] = useState(initial?.strategy ?? '');
   const [rows, setRows] = useState<Row[]>(initial?.deployments?.map(rowOf) ?? [rowOf({ provider: initial?.provider ?? firstProvider, model: initial?.model })]);
   const [fallbacks, setFallbacks] = useState((initial?.fallbacks ?? []).join(', '));
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
   const fieldNames = [...fixedFields, ...rows.flatMap((_, i) => ['provider', 'model', 'id', 'weight', 'priority'].map((f) => `deployments.${i}.${f}`))];
+  const { errors, busy, run } = useSubmission(fieldNames);
   const providerOptions = [...new Set([...providers, provider, ...rows.map((r) => r.provider)])].filter((p) => p !== '');
 
   const setRow = (i: number, change: Partial<Row>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
@@ -75,15 +74,7 @@ export function ModelForm({ initial, providers, submitLabel, onSubmit, onCancel 
     }
     const fb = listOf(fallbacks);
     if (fb.length) body.fallbacks = fb;
-    setBusy(true);
-    try {
-      await onSubmit(body);
-      setErrors(noErrors);
-    } catch (err) {
-      setErrors(formErrors(err, fieldNames));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => onSubmit(body));
   }
 
   return (

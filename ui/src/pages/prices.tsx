@@ -5,7 +5,7 @@ import { PageHead, RowActions, useDeletion } from '../components/collection';
 import { Dialog } from '../components/dialog';
 import { TextField } from '../components/field';
 import { announce, ErrorBanner, Loading } from '../components/status';
-import { formErrors, noErrors, numberOrUndefined, type FormErrors } from '../forms';
+import { numberOrUndefined, useSubmission } from '../forms';
 import { useResource, useTitle } from '../hooks';
 import { loadPrices } from '../prices';
 import { readOnly } from '../session';
@@ -21,8 +21,7 @@ const priceFields: Array<{ key: keyof PriceEntry; label: string }> = [
 function PriceForm({ model, initial, onSaved, onCancel }: { model?: string; initial?: PriceEntry; onSaved: (model: string) => void; onCancel: () => void }) {
   const [name, setName] = useState(model ?? '');
   const [values, setValues] = useState<Record<keyof PriceEntry, string>>(() => Object.fromEntries(priceFields.map((f) => [f.key, initial?.[f.key] === undefined ? '' : String(initial[f.key])])) as Record<keyof PriceEntry, string>);
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, run } = useSubmission(['model', ...priceFields.map((f) => f.key)]);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -35,15 +34,10 @@ function PriceForm({ model, initial, onSaved, onCancel }: { model?: string; init
       setErrors({ fields: { model: 'Name the model this price is for.' }, general: null, problems: [] });
       return;
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       await api('PUT', `/admin/prices/${seg(name.trim())}`, body);
       onSaved(name.trim());
-    } catch (err) {
-      setErrors(formErrors(err, ['model', ...priceFields.map((f) => f.key)]));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

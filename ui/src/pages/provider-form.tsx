@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { CheckField, SelectField, TextField } from '../components/field';
 import { ErrorBanner } from '../components/status';
-import { formErrors, noErrors, type FormErrors } from '../forms';
+import { useSubmission } from '../forms';
 import type { ProviderConfig } from '../types';
 
 export const providerTypes = ['openai', 'azure', 'anthropic', 'gemini', 'bedrock', 'deepseek', 'qwen', 'mistral', 'groq', 'together', 'fireworks', 'openrouter', 'xai', 'vllm', 'ollama'];
@@ -56,10 +56,9 @@ export function ProviderForm({ initial, submitLabel, onSubmit, onCancel }: Provi
     return out;
   });
   const [headers, setHeaders] = useState<HeaderRow[]>(() => Object.entries(initial?.headers ?? {}).map(([n, v]) => ({ name: n, value: v === masked ? '' : v, stored: v === masked })));
-  const [errors, setErrors] = useState<FormErrors>(noErrors);
-  const [busy, setBusy] = useState(false);
   const shown = fieldsFor(type);
   const fieldNames = ['name', 'type', 'base_url', 'drop_unsupported', 'headers', ...Object.keys(extraFields)];
+  const { errors, busy, run } = useSubmission(fieldNames);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -79,15 +78,7 @@ export function ProviderForm({ initial, submitLabel, onSubmit, onCancel }: Provi
     for (const row of headers) if (row.name.trim()) h[row.name.trim()] = row.value !== '' ? row.value : row.stored ? masked : '';
     if (Object.keys(h).length) body.headers = h;
     else delete body.headers;
-    setBusy(true);
-    try {
-      await onSubmit(body);
-      setErrors(noErrors);
-    } catch (err) {
-      setErrors(formErrors(err, fieldNames));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => onSubmit(body));
   }
 
   return (
