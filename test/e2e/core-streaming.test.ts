@@ -211,10 +211,15 @@ describe('draining', () => {
   after(() => stack.stop());
 
   test('while draining, a new request on an open keep-alive connection is served and its connection closed', async () => {
-    const socket = connect(stack.gateway.port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const warm = await requestOn(socket, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
-    assert.equal(warm.status, 200);
+    const open = async () => {
+      const socket = connect(stack.gateway.port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const warm = await requestOn(socket, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal(warm.status, 200);
+      return socket;
+    };
+    // Two kept-alive connections: every answer while draining closes its connection, health probes too.
+    const [probe, socket] = [await open(), await open()];
 
     // A stream longer than the drain time keeps the thread draining while the second request comes in.
     const stream = await stack.client.chat.completions.create(
@@ -226,8 +231,11 @@ describe('draining', () => {
     const stopping = stack.gateway.stop();
     await sleep(100);
 
-    const readiness = await requestOn(socket, 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
+    const probeClosed = new Promise<void>((resolve) => probe.once('close', () => resolve()));
+    const readiness = await requestOn(probe, 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(readiness.status, 503, 'readyz must say not ready while draining');
+    assert.ok(await Promise.race([probeClosed.then(() => true), sleep(1000).then(() => false)]), 'a health probe kept its connection open while draining');
+    probe.destroy();
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: user('hi') });
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     const served = await requestOn(
