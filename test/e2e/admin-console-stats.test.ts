@@ -135,7 +135,10 @@ test('stats reflect real traffic per model, key and deployment', async () => {
   assert.ok(present(s.latency.duration_ms_p50).length > 0, 'a step with traffic has a duration');
   assert.ok(present(s.latency.duration_ms_p99).every((v) => v > 0));
   assert.ok(present(s.latency.ttft_ms_p50).length > 0, 'the streamed request has a time to first token');
-  assert.ok(s.latency.duration_ms_p50.includes(null), 'steps without traffic have no latency');
+  // However the steps fall (a loaded machine samples late), a step that saw no request has no latency.
+  s.totals.requests.forEach((requests, i) => {
+    if (!requests) assert.equal(s.latency.duration_ms_p50[i], null, `step ${i} had no traffic but a duration`);
+  });
 
   const oneMinute = await stats(1);
   assert.ok(oneMinute.times.length <= 600);
